@@ -1,0 +1,118 @@
+"""k-meansNet (Peng, Zhou & Zhu, "k-meansNet: When k-means Meets Differentiable Programming", 2018).
+
+The k-means objective rewritten as a feed-forward network. Expanding the distance,
+
+    ||x - Ω_j||^2 = ||x||^2 - W_j^T x - b_j,    with  W_j = 2 Ω_j,  b_j = -||Ω_j||^2,
+
+so a linear layer (W, b) scores every cluster, and the hard assignment I_ij = 1{j = argmin distance}
+is relaxed to a softmax over the scores at temperature τ:
+
+    I_ij = softmax_j((W_j^T x_i + b_j) / τ).
+
+Training minimises the relaxed k-means loss  L = (1/n) sum_i sum_j I_ij (||x_i||^2 - W_j^T x_i - b_j)
+by Adam on mini-batches; the cluster of x is argmax_j (W_j^T x + b_j), i.e. the nearest centre.
+The network is started from k-means++ seeds, and τ may be annealed geometrically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch import nn
+
+from dpbench.cluster.kmeans import kmeans_plusplus
+
+log = logging.getLogger(__name__)
+
+
+class KMeansNetModule(nn.Module):
+    """The network: centres Ω as parameters; W = 2Ω and b = -||Ω||^2 derived each forward pass."""
+
+    def __init__(self, centers: torch.Tensor) -> None:
+        super().__init__()
+        self.omega = nn.Parameter(centers.clone())
+
+    def weight_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+        w = 2.0 * self.omega  # W_j = 2 Ω_j
+        b = -(self.omega**2).sum(1)  # b_j = -||Ω_j||^2
+        return w, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Cluster scores W x + b (= ||x||^2 - distance; larger is closer)."""
+        w, b = self.weight_bias()
+        return x @ w.T + b
+
+    def loss(self, x: torch.Tensor, tau: float) -> torch.Tensor:
+        """Relaxed k-means loss: sum_j softmax(scores/τ)_j (||x||^2 - scores_j), batch mean."""
+        scores = self(x)
+        assign = torch.softmax(scores / tau, dim=1)  # I_ij
+        dist = (x * x).sum(1, keepdim=True) - scores  # ||x_i - Ω_j||^2
+        return (assign * dist).sum(1).mean()
+
+
+class KMeansNet:
+    """Scikit-learn-style estimator around :class:`KMeansNetModule`.
+
+    ``tau`` is the softmax temperature, given relative to the data's mean squared distance to
+    its mean (so one value suits pixels and CNN features alike); ``tau_final`` anneals it.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int,
+        tau: float = 0.1,
+        tau_final: float | None = 0.01,
+        epochs: int = 30,
+        batch_size: int = 256,
+        lr: float = 0.01,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.tau = tau
+        self.tau_final = tau_final
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.device = torch.device(device)
+
+    def fit(self, x: torch.Tensor) -> KMeansNet:
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        scale = float(((x - x.mean(0)) ** 2).sum(1).mean())
+        self.module_ = KMeansNetModule(kmeans_plusplus(x, self.n_clusters, generator)).to(self.device)
+        opt = torch.optim.Adam(self.module_.parameters(), lr=self.lr * math.sqrt(scale / x.shape[1]))
+        n = len(x)
+        tau_end = self.tau if self.tau_final is None else self.tau_final
+        self.loss_history_ = []
+        for epoch in range(self.epochs):
+            frac = epoch / max(1, self.epochs - 1)
+            tau = scale * self.tau * (tau_end / self.tau) ** frac
+            perm = torch.randperm(n, generator=generator).to(self.device)
+            total = 0.0
+            for start in range(0, n, self.batch_size):
+                batch = x[perm[start : start + self.batch_size]]
+                loss = self.module_.loss(batch, tau)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"k-meansNet loss became {float(loss)} at epoch {epoch}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(batch)
+            self.loss_history_.append(total / n)
+            log.debug("k-meansNet epoch %d/%d: tau %.4g loss %.6g", epoch + 1, self.epochs, tau, total / n)
+        self.cluster_centers_ = self.module_.omega.detach().cpu()
+        self.labels_ = self.predict(x)
+        return self
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        return self.module_(x).argmax(1).cpu()
+
+    def fit_predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fit(x).labels_

@@ -1,0 +1,66 @@
+"""CLI commands for data: ``download``, ``prepare`` and ``features``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from dpbench.cli import UserError
+from dpbench.data.datasets import DATASETS, load_prepared, prepare_dataset
+from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
+from dpbench.io import save_tensors, write_json
+from dpbench.runtime import resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def _download(args: argparse.Namespace) -> None:
+    """Fetch the raw files (torchvision verifies their checksums), then mark the folder complete."""
+    raw = Path(args.raw_dir)
+    try:
+        DATASETS[args.dataset](raw, True)
+    except (FileNotFoundError, ValueError):
+        raise
+    except Exception as err:  # URLError, checksum RuntimeError from torchvision, ...
+        raise UserError(
+            f"could not download dataset {args.dataset!r} into {raw}: {type(err).__name__}: {err}. "
+            "Without network, copy the dataset's files into that folder and rerun."
+        ) from err
+    write_json(args.output, {"dataset": args.dataset, "raw_dir": str(raw)})
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    prepare_dataset(args.dataset, args.raw_dir, args.output, download=False)
+
+
+def _features(args: argparse.Namespace) -> None:
+    data = load_prepared(args.input)
+    try:
+        feats = extract_features(data, args.kind, resolve_device(args.device), pretrained=not args.random_weights)
+    except WeightsUnavailableError as err:
+        raise UserError(str(err)) from err
+    save_tensors(args.output, {"features": feats, "labels": data.labels})
+    log.info("wrote %s: %d x %d %s features", args.output, *feats.shape, args.kind)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("download", help="download a dataset's raw files (checksummed)")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--output", required=True, help="marker file written when the download is complete")
+    p.set_defaults(func=_download)
+
+    p = sub.add_parser("prepare", help="cache a downloaded dataset as one tensor file")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("features", help="extract features (pixels or CNN) from a prepared dataset")
+    p.add_argument("--input", required=True, help="prepared dataset file")
+    p.add_argument("--kind", required=True, choices=FEATURES)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--random-weights", action="store_true", help="random CNN weights (tests only)")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=_features)

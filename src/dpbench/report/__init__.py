@@ -1,0 +1,1 @@
+"""Aggregation of per-job results into summary files, LaTeX tables and figures."""

@@ -1,0 +1,68 @@
+"""CLI commands: ``aggregate`` (per-job files -> summary), ``table`` and ``figures`` (summary -> report)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from dpbench.io import atomic_path
+from dpbench.report.figures import write_figure
+from dpbench.report.specs import TASKS
+from dpbench.report.tables import write_table
+from dpbench.results import load_results
+
+log = logging.getLogger(__name__)
+
+
+def read_summary(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"missing summary file: {path} (run the workflow's aggregate step first)")
+    return pd.read_csv(path)
+
+
+def _aggregate(args: argparse.Namespace) -> None:
+    inputs = list(args.inputs)
+    if args.input_list:
+        inputs += [line for line in Path(args.input_list).read_text().split() if line]
+    frame = load_results(inputs)
+    with atomic_path(args.csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    if args.parquet:
+        with atomic_path(args.parquet) as tmp:
+            frame.to_parquet(tmp, index=False)
+    log.info("aggregated %d rows from %d result files into %s", len(frame), len(inputs), args.csv)
+
+
+def _table(args: argparse.Namespace) -> None:
+    write_table(read_summary(args.summary), args.task, args.output)
+
+
+def _figure(args: argparse.Namespace) -> None:
+    write_figure(read_summary(args.summary), args.name, args.pdf, args.png)
+    log.info("wrote %s and %s", args.pdf, args.png)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("aggregate", help="collect per-job result files into summary.csv/.parquet")
+    p.add_argument("inputs", nargs="*", help="per-job result JSON files")
+    p.add_argument("--input-list", help="a file listing result files (whitespace separated)")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--parquet")
+    p.set_defaults(func=_aggregate)
+
+    p = sub.add_parser("table", help="write a task's LaTeX table from the summary")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--task", required=True, choices=sorted(TASKS))
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=_table)
+
+    p = sub.add_parser("figure", help="draw one figure (PDF + PNG) from the summary")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--name", required=True, help="figure name, e.g. clustering_scores")
+    p.add_argument("--pdf", required=True)
+    p.add_argument("--png", required=True)
+    p.set_defaults(func=_figure)

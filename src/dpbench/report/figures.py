@@ -1,0 +1,136 @@
+"""Figures from the tidy summary alone (seaborn, one palette per model across all figures).
+
+Every figure is written as PDF (for papers) and PNG (for the HTML report). Error bars and bands
+show the standard deviation over seeds, and the axis or title says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from dpbench.io import atomic_path  # noqa: E402
+from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, model_rank  # noqa: E402
+
+sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
+
+
+def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, float, float]]:
+    """The fixed colour of every model (the same in every figure)."""
+    colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8)
+    palette = {m: colours[i] for i, m in enumerate(MODEL_ORDER)}
+    for extra in sorted(set(models or []) - set(palette)):
+        palette[extra] = colours[len(palette) % len(colours)]
+    return palette
+
+
+def _ordered(models: pd.Series) -> list[str]:
+    return sorted(models.unique(), key=lambda m: (model_rank(m), m))
+
+
+def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
+    """Write ``fig`` atomically as PDF and PNG, then close it."""
+    for path, kwargs in ((pdf, {}), (png, {"dpi": 150})):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:], bbox_inches="tight", **kwargs)
+    plt.close(fig)
+
+
+def clustering_bars(frame: pd.DataFrame) -> plt.Figure:
+    """ACC / NMI / ARI per dataset, one bar per model, error bars = sd over seeds."""
+    frame = frame[frame["metric"].isin(["acc", "nmi", "ari"])].copy()
+    frame["metric"] = frame["metric"].map(METRIC_LABELS)
+    frame["dataset"] = frame["dataset"] + frame["features"].map(lambda f: "" if f == "pixels" else f"\n({f})")
+    models = _ordered(frame["model"])
+    grid = sns.catplot(
+        data=frame, kind="bar", x="dataset", y="value", hue="model", col="metric",
+        hue_order=models, palette=model_palette(models), errorbar="sd", capsize=0.1,
+        height=3.2, aspect=1.1, sharey=True,
+    )
+    grid.set_axis_labels("", "score (mean ± sd over seeds)")
+    grid.set_titles("{col_name}")
+    grid.set(ylim=(0, 1))
+    return grid.figure
+
+
+def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
+    """``metric`` against the number of layers/iterations, a line per model, band = sd over seeds."""
+    frame = frame[frame["metric"] == metric]
+    models = _ordered(frame["model"])
+    datasets = sorted(frame["dataset"].unique())
+    grid = sns.relplot(
+        data=frame, kind="line", x="layers", y="value", hue="model", col="dataset", col_order=datasets,
+        hue_order=models, palette=model_palette(models), errorbar="sd", marker="o",
+        height=3.4, aspect=1.2, facet_kws={"sharey": False},
+    )
+    grid.set_axis_labels("layers / iterations", f"{METRIC_LABELS.get(metric, metric)} (mean ± sd over seeds)")
+    grid.set_titles("{col_name}")
+    return grid.figure
+
+
+def anomaly_bars(frame: pd.DataFrame) -> plt.Figure:
+    """Frame-level AUC per dataset, one bar per model, error bars = sd over seeds."""
+    frame = frame[frame["metric"] == "auc"]
+    models = _ordered(frame["model"])
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    sns.barplot(data=frame, x="dataset", y="value", hue="model", hue_order=models,
+                palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
+    ax.set(xlabel="", ylabel="frame-level AUC (mean ± sd over seeds)", ylim=(0, 1))
+    ax.legend(title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
+    return fig
+
+
+def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:
+    """Test accuracy at the deepest setting, one bar per model, error bars = sd over seeds."""
+    from dpbench.report.specs import at_max_layers
+
+    frame = at_max_layers(frame[frame["metric"] == "accuracy"])
+    models = _ordered(frame["model"])
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    sns.barplot(data=frame, x="dataset", y="value", hue="model", hue_order=models,
+                palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
+    ax.set(xlabel="", ylabel="test accuracy (mean ± sd over seeds)", ylim=(0, 1))
+    ax.legend(title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
+    return fig
+
+
+# task -> {figure name: function of the task's rows}
+FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
+    "clustering": {"clustering_scores": clustering_bars},
+    "synthetic": {"synthetic_nmse_vs_layers": lambda f: metric_vs_layers(f, "nmse_db")},
+    "classification_unsupervised": {
+        "classification_unsupervised_accuracy": accuracy_bars,
+        "classification_unsupervised_depth": lambda f: metric_vs_layers(f, "accuracy"),
+    },
+    "classification_supervised": {
+        "classification_supervised_accuracy": accuracy_bars,
+        "classification_supervised_depth": lambda f: metric_vs_layers(f, "accuracy"),
+    },
+    "reconstruction": {"reconstruction_psnr_vs_layers": lambda f: metric_vs_layers(f, "psnr")},
+    "anomaly": {"anomaly_auc": anomaly_bars},
+}
+
+
+def figure_task(name: str) -> str:
+    """The task a figure belongs to."""
+    for task, figures in FIGURES.items():
+        if name in figures:
+            return task
+    known = sorted(n for figures in FIGURES.values() for n in figures)
+    raise ValueError(f"unknown figure {name!r}; known: {', '.join(known)}")
+
+
+def write_figure(summary: pd.DataFrame, name: str, pdf: str | Path, png: str | Path) -> None:
+    """Draw figure ``name`` from the summary's successful rows of its task; write PDF and PNG."""
+    task = figure_task(name)
+    frame = summary[(summary["task"] == task) & (summary["status"] == "ok")]
+    if frame.empty:
+        raise ValueError(f"figure {name}: no successful rows for task {task!r} in the summary")
+    save_figure(FIGURES[task][name](frame), pdf, png)

@@ -1,0 +1,90 @@
+"""What each task reports: its headline metrics, their direction, and how rows are selected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# metric -> True when larger is better
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "acc": True,
+    "nmi": True,
+    "ari": True,
+    "accuracy": True,
+    "auc": True,
+    "psnr": True,
+    "ssim": True,
+    "fps": True,
+    "eer": False,
+    "mse": False,
+    "nmse_db": False,
+    "objective_gap": False,
+    "sparsity": False,
+    "fit_seconds": False,
+}
+
+METRIC_LABELS: dict[str, str] = {
+    "acc": "ACC",
+    "nmi": "NMI",
+    "ari": "ARI",
+    "accuracy": "Accuracy",
+    "auc": "AUC",
+    "eer": "EER",
+    "fps": "FPS",
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "mse": "MSE",
+    "nmse_db": "NMSE (dB)",
+    "objective_gap": "Objective gap",
+    "sparsity": "Non-zeros",
+    "fit_seconds": "Fit time (s)",
+}
+
+# one consistent order (and so one colour) per model across every table and figure
+MODEL_ORDER: list[str] = [
+    "kmeans",
+    "sklearn_kmeans",
+    "kmeansnet",
+    "ista",
+    "fista",
+    "lista",
+    "lista_cp",
+    "alista",
+    "sc2net",
+    "slstm_output_gate",
+]
+
+
+def at_max_layers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows at the deepest evaluated layer count of each (dataset, model)."""
+    if "layers" not in frame or frame["layers"].isna().all():
+        return frame
+    deepest = frame.groupby(["dataset", "model"])["layers"].transform("max")
+    return frame[frame["layers"] == deepest]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How a task's rows become a table: which metrics, which rows, what the columns are."""
+
+    title: str
+    metrics: list[str]
+    column: list[str] = field(default_factory=lambda: ["dataset"])
+    select: str | None = None  # name of a row filter in FILTERS
+
+
+FILTERS = {"at_max_layers": at_max_layers}
+
+TASKS: dict[str, TaskSpec] = {
+    "clustering": TaskSpec("Clustering", ["acc", "nmi", "ari"], column=["dataset", "features"]),
+    "synthetic": TaskSpec("Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers"),
+    "classification_unsupervised": TaskSpec("Linear classification on sparse codes", ["accuracy"], select="at_max_layers"),
+    "classification_supervised": TaskSpec("Supervised end-to-end classification", ["accuracy"], select="at_max_layers"),
+    "reconstruction": TaskSpec("Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers"),
+    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"]),
+}
+
+
+def model_rank(name: str) -> int:
+    return MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER)

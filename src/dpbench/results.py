@@ -1,0 +1,94 @@
+"""Per-job result files and their aggregation into one tidy table.
+
+Each job writes one JSON file::
+
+    {"task": ..., "dataset": ..., "model": ..., "seed": ...,
+     "status": "ok",
+     "records": [{"metric": "acc", "value": 0.81, "layers": 16, ...}, ...],
+     "params": {...}, "meta": {...}}
+
+``records`` may carry extra sweep columns (``layers``, ``features``, ...). Aggregation turns every
+record into one row ``task,dataset,model,seed,metric,value[,extra columns]`` (benchopt style).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dpbench.io import read_json, write_json
+
+KEY_COLUMNS = ["task", "dataset", "model", "seed", "metric", "value"]
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """Short, stable hash of a job's hyperparameters (stored with the result)."""
+    blob = json.dumps(params, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def write_result(
+    path: str | os.PathLike[str],
+    *,
+    task: str,
+    dataset: str,
+    model: str,
+    seed: int,
+    records: Iterable[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    status: str = "ok",
+    message: str | None = None,
+) -> None:
+    """Write one job's metrics atomically (see the module docstring for the layout)."""
+    records = [dict(r) for r in records]
+    for rec in records:
+        if "metric" not in rec or "value" not in rec:
+            raise ValueError(f"record without metric/value: {rec}")
+        value = rec["value"]
+        rec["value"] = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    write_json(
+        path,
+        {
+            "task": task,
+            "dataset": dataset,
+            "model": model,
+            "seed": int(seed),
+            "status": status,
+            "message": message,
+            "records": records,
+            "params": dict(params),
+            "params_hash": params_hash(params),
+            "meta": dict(meta),
+        },
+    )
+
+
+def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Read per-job result files into one tidy frame; a missing or corrupt file is named in the error."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        path = Path(path)
+        doc = read_json(path)
+        try:
+            ident = {k: doc[k] for k in ("task", "dataset", "model", "seed")}
+            records = doc["records"]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"result file {path} lacks field {err}") from err
+        status = doc.get("status", "ok")
+        if status != "ok" and not records:
+            rows.append({**ident, "metric": None, "value": None, "status": status})
+        for rec in records:
+            rows.append({**ident, **rec, "status": status})
+    if not rows:
+        raise ValueError("no result records to aggregate")
+    frame = pd.DataFrame(rows)
+    extra = [c for c in frame.columns if c not in KEY_COLUMNS]
+    return frame[KEY_COLUMNS + extra]

@@ -1,0 +1,55 @@
+"""Run-time context of a job: device choice, seeding and the metadata stored with each result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from importlib import metadata
+
+import numpy as np
+import torch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Map the config's ``device`` value (``auto|cpu|cuda``) to a torch device.
+
+    ``cuda`` without a visible GPU is an error rather than a silent fall-back to the CPU.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but no CUDA device is available")
+    if name not in {"cpu"} and not name.startswith("cuda"):
+        raise ValueError(f"unknown device {name!r}: expected auto, cpu or cuda")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch, ask for deterministic kernels, return a CPU generator."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)
+
+
+def run_metadata(device: torch.device, seed: int) -> dict[str, object]:
+    """Versions and environment recorded with every result."""
+    versions = {}
+    for pkg in ("dpbench", "torch", "torchvision", "numpy", "scikit-learn", "scipy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "seed": seed,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+        "versions": versions,
+        "torch_threads": torch.get_num_threads(),
+    }

@@ -1,0 +1,113 @@
+"""Shared pieces of the sparse-coding models: proximal operators, the Lasso objective, the base class.
+
+Every model approximates the Lasso code ``z* = argmin_z 1/2 ||x - D z||^2 + lam ||z||_1`` for a
+dictionary ``D`` of shape ``(n_features, n_atoms)``; inputs ``x`` are ``(batch, n_features)`` and
+codes ``z`` are ``(batch, n_atoms)``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def soft_threshold(x: torch.Tensor, theta: torch.Tensor | float) -> torch.Tensor:
+    """Soft thresholding ``sign(x) * max(|x| - theta, 0)``, the proximal operator of ``theta ||.||_1``."""
+    return torch.sign(x) * torch.clamp(x.abs() - theta, min=0)
+
+
+def support_selected_soft_threshold(v: torch.Tensor, theta: torch.Tensor | float, percent: float) -> torch.Tensor:
+    """Soft thresholding with support selection (Chen et al., NeurIPS 2018, eq. 12).
+
+    In each row, entries that are among the ``percent`` % largest in magnitude *and* above ``theta``
+    pass unchanged (they are trusted to be in the support); all others are soft-thresholded.
+    """
+    k = int(percent / 100.0 * v.shape[-1])
+    shrunk = soft_threshold(v, theta)
+    if k <= 0:
+        return shrunk
+    top = v.abs().topk(k, dim=-1).indices
+    keep = torch.zeros_like(v, dtype=torch.bool).scatter_(-1, top, True) & (v.abs() > theta)
+    return torch.where(keep, v, shrunk)
+
+
+def lasso_objective(x: torch.Tensor, z: torch.Tensor, D: torch.Tensor, lam: float) -> torch.Tensor:
+    """Mean over the batch of ``1/2 ||x - D z||^2 + lam ||z||_1``."""
+    residual = x - z @ D.T
+    return (0.5 * residual.pow(2).sum(dim=-1) + lam * z.abs().sum(dim=-1)).mean()
+
+
+def spectral_norm_sq(D: torch.Tensor) -> torch.Tensor:
+    """``L = ||D||_2^2``, the Lipschitz constant of the gradient of ``1/2 ||x - D z||^2``."""
+    return torch.linalg.matrix_norm(D, ord=2) ** 2
+
+
+def as_dictionary(D: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Return ``D`` as a floating-point 2-D tensor (NumPy arrays are converted, float64 is kept)."""
+    D = torch.as_tensor(D)
+    if D.ndim != 2:
+        raise ValueError(f"dictionary must be 2-D (n_features, n_atoms), got shape {tuple(D.shape)}")
+    if not D.is_floating_point():
+        D = D.float()
+    return D.detach().clone()
+
+
+class SparseEncoder(nn.Module):
+    """Base class: an unrolled solver with ``n_layers`` iterations (layers).
+
+    Subclasses implement :meth:`_iterates`, a generator of the code after each layer. ``forward``
+    returns the last one, or all of them with ``return_all=True`` (to compute per-layer curves in one
+    pass). ``trainable`` is False for the classical solvers, which have nothing to learn.
+    """
+
+    trainable: bool = True
+    #: whether the weights are shared across layers (then any depth can be run)
+    recurrent: bool = False
+
+    def __init__(self, D: torch.Tensor | np.ndarray, lam: float, n_layers: int) -> None:
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+        if lam < 0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.register_buffer("D", as_dictionary(D))
+        self.lam = float(lam)
+        self.n_layers = int(n_layers)
+
+    @classmethod
+    def from_dictionary(cls, D: torch.Tensor | np.ndarray, lam: float, n_layers: int, **options: Any) -> SparseEncoder:
+        """Build the model initialised from the dictionary (the classical-solver initialisation)."""
+        return cls(D, lam, n_layers, **options)
+
+    @property
+    def n_features(self) -> int:
+        return self.D.shape[0]
+
+    @property
+    def n_atoms(self) -> int:
+        return self.D.shape[1]
+
+    def _iterates(self, x: torch.Tensor, n_layers: int) -> Iterator[torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(
+        self, x: torch.Tensor, return_all: bool = False, n_layers: int | None = None
+    ) -> torch.Tensor | list[torch.Tensor]:
+        """Encode ``x`` with ``n_layers`` layers (default: all); ``return_all`` gives every iterate."""
+        n = self.n_layers if n_layers is None else int(n_layers)
+        if n < 1 or (n > self.n_layers and not self.recurrent):
+            raise ValueError(f"{type(self).__name__} has {self.n_layers} layers, cannot run {n}")
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"expected input of shape (batch, {self.n_features}), got {tuple(x.shape)}")
+        iterates = self._iterates(x, n)
+        if return_all:
+            return list(iterates)
+        return deque(iterates, maxlen=1)[0]
+
+    def extra_repr(self) -> str:
+        return f"n_features={self.n_features}, n_atoms={self.n_atoms}, lam={self.lam}, n_layers={self.n_layers}"

@@ -1,0 +1,278 @@
+"""Training loops for the learned sparse encoders (Adam, whole data set on the device).
+
+* :func:`train_encoder` -- ``mode="unsupervised"`` minimises the Lasso objective of the network's
+  output (SC2Net's unsupervised setting); ``mode="regress"`` minimises ``||z - z*||^2`` to target
+  codes, by default FISTA solutions (Gregor & LeCun's setting).
+* :func:`train_regression_stream` -- the same regression on freshly generated batches (the
+  synthetic protocol of LISTA-CP / ALISTA).
+* :func:`train_supervised` -- a linear softmax head on the codes, cross-entropy plus a weighted
+  sparse-coding loss.
+
+Layer-wise training: with ``layer_loss="mean"`` the loss is the mean of the per-layer losses over
+all iterates ``z_1..z_T``, with ``"mean_log"`` the mean of their logarithms (i.e. of the per-layer
+error in dB, so late layers with small errors still count) -- a simple one-stage stand-in for the
+staged training of the LISTA-CP / ALISTA papers that makes every prefix ``t <= T`` of the network a
+good encoder. ``layer_loss="final"`` (the default of :func:`train_encoder`) trains on the last
+layer's output only.
+
+Data are batched by slicing a random permutation of a tensor held on the device. A NaN or infinite
+loss raises :class:`DivergenceError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dpbench.sparse.base import SparseEncoder, lasso_objective
+from dpbench.sparse.fista import FISTA
+
+logger = logging.getLogger(__name__)
+
+LAYER_LOSSES = ("final", "mean", "mean_log")
+
+
+class DivergenceError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    """Outcome of a training run: mean loss per epoch (or per logging window) and the dictionary."""
+
+    losses: list[float] = field(default_factory=list)
+    steps: int = 0
+    D: torch.Tensor | None = None
+
+
+def fista_codes(x: torch.Tensor, D: torch.Tensor, lam: float, n_iter: int = 1000, chunk: int = 4096) -> torch.Tensor:
+    """Lasso codes of the rows of ``x`` by ``n_iter`` FISTA iterations (no gradient, in chunks)."""
+    solver = FISTA(D, lam, n_iter).to(x.device)
+    with torch.no_grad():
+        return torch.cat([solver(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)])
+
+
+def _layer_loss(
+    model: nn.Module, x: torch.Tensor, per_layer: Callable[[torch.Tensor], torch.Tensor], layer_loss: str
+) -> torch.Tensor:
+    if layer_loss == "final":
+        return per_layer(model(x))
+    losses = torch.stack([per_layer(z) for z in model(x, return_all=True)])
+    return (losses.log() if layer_loss == "mean_log" else losses).mean()
+
+
+def _check_layer_loss(layer_loss: str) -> None:
+    if layer_loss not in LAYER_LOSSES:
+        raise ValueError(f"unknown layer_loss {layer_loss!r}: expected one of {LAYER_LOSSES}")
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None, device: torch.device) -> Iterator[torch.Tensor]:
+    perm = torch.randperm(n, generator=generator).to(device)
+    for start in range(0, n, batch_size):
+        yield perm[start : start + batch_size]
+
+
+def _optimise(
+    name: str,
+    loss_fn: Callable[[], torch.Tensor],
+    optimiser: torch.optim.Optimizer,
+    step: int,
+    after_step: Callable[[], None] | None = None,
+) -> float:
+    """One Adam step on ``loss_fn()``; raises :class:`DivergenceError` on a non-finite loss."""
+    loss = loss_fn()
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise DivergenceError(f"{name}: training diverged at step {step}: loss = {value}")
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    if after_step is not None:
+        after_step()
+    return value
+
+
+def _resolve_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    for tensor in (*model.buffers(), *model.parameters()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def train_encoder(
+    model: SparseEncoder,
+    x_train: torch.Tensor,
+    D: torch.Tensor,
+    lam: float,
+    *,
+    mode: str = "unsupervised",
+    targets: torch.Tensor | None = None,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    learn_dictionary: bool = False,
+    layer_loss: str = "final",
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    log_every: int = 1,
+    fista_iters: int = 1000,
+) -> TrainResult:
+    """Train ``model`` on ``x_train`` (``n_samples x n_features``) with Adam.
+
+    ``mode="unsupervised"``: minimise ``lasso_objective(x, model(x), D, lam)``; with
+    ``learn_dictionary=True`` ``D`` is learned jointly (columns renormalised to unit norm after each
+    step) and returned in the result. ``mode="regress"``: minimise the mean over the batch of
+    ``||model(x) - z*||^2`` where ``z*`` are ``targets`` or, if None, ``fista_iters`` FISTA codes.
+    ``layer_loss`` is ``"final"`` or ``"mean"`` (over layers, see the module docstring).
+    """
+    if mode not in ("unsupervised", "regress"):
+        raise ValueError(f"unknown training mode {mode!r}: expected 'unsupervised' or 'regress'")
+    _check_layer_loss(layer_loss)
+    if mode == "regress" and learn_dictionary:
+        raise ValueError("learn_dictionary=True needs mode='unsupervised' (regression targets fix D)")
+    if not model.trainable and not learn_dictionary:
+        raise ValueError(f"{type(model).__name__} has no parameters to learn")
+    device = _resolve_device(model, device)
+    model.to(device).train()
+    x = x_train.to(device=device, dtype=model.D.dtype)
+    D_used: torch.Tensor = D.to(device=device, dtype=model.D.dtype)
+    if mode == "regress":
+        z_star = fista_codes(x, D_used, lam, fista_iters) if targets is None else targets.to(device=device, dtype=x.dtype)
+        if z_star.shape[0] != x.shape[0]:
+            raise ValueError(f"{z_star.shape[0]} targets for {x.shape[0]} inputs")
+    params = [p for p in model.parameters() if p.requires_grad]
+    after_step = None
+    if learn_dictionary:
+        D_used = nn.Parameter(D_used.clone())
+        params.append(D_used)
+
+        def after_step() -> None:
+            with torch.no_grad():
+                D_used.div_(D_used.norm(dim=0, keepdim=True).clamp_min(1e-12))
+
+    optimiser = torch.optim.Adam(params, lr=lr)
+    name = type(model).__name__
+    result = TrainResult()
+    for epoch in range(1, epochs + 1):
+        total, count = 0.0, 0
+        for idx in _batches(x.shape[0], batch_size, generator, device):
+            xb = x[idx]
+            if mode == "unsupervised":
+                per_layer = lambda z, xb=xb: lasso_objective(xb, z, D_used, lam)  # noqa: E731
+            else:
+                zb = z_star[idx]
+                per_layer = lambda z, zb=zb: (z - zb).pow(2).sum(dim=1).mean()  # noqa: E731
+            result.steps += 1
+            value = _optimise(name, lambda: _layer_loss(model, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
+            total, count = total + value * xb.shape[0], count + xb.shape[0]
+        result.losses.append(total / count)
+        if log_every and (epoch % log_every == 0 or epoch == epochs):
+            logger.info("%s epoch %d/%d: %s loss %.6g", name, epoch, epochs, mode, result.losses[-1])
+    model.eval()
+    result.D = D_used.detach()
+    return result
+
+
+def train_regression_stream(
+    model: SparseEncoder,
+    sample_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    *,
+    n_steps: int,
+    lr: float = 5e-4,
+    layer_loss: str = "mean",
+    device: torch.device | str | None = None,
+    log_every: int = 100,
+) -> TrainResult:
+    """Regress ``model(x)`` onto ``z`` for ``n_steps`` Adam steps on batches ``(x, z) = sample_batch()``.
+
+    The loss is the batch mean of ``||z_t - z||^2`` for the last layer (``layer_loss="final"``),
+    averaged over all layers (``"mean"``) or its logarithm averaged over layers (``"mean_log"``).
+    ``result.losses`` holds the mean loss of each logging window.
+    """
+    _check_layer_loss(layer_loss)
+    if not model.trainable:
+        raise ValueError(f"{type(model).__name__} has no parameters to learn")
+    device = _resolve_device(model, device)
+    model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=lr)
+    name = type(model).__name__
+    result = TrainResult()
+    window: list[float] = []
+    for step in range(1, n_steps + 1):
+        xb, zb = (t.to(device=device, dtype=model.D.dtype) for t in sample_batch())
+
+        def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
+            return _layer_loss(model, xb, lambda z: (z - zb).pow(2).sum(dim=1).mean(), layer_loss)
+
+        window.append(_optimise(name, loss_fn, optimiser, step))
+        if log_every and (step % log_every == 0 or step == n_steps):
+            result.losses.append(sum(window) / len(window))
+            window = []
+            logger.info("%s step %d/%d: regression loss %.6g", name, step, n_steps, result.losses[-1])
+    result.steps = n_steps
+    model.eval()
+    result.D = model.D
+    return result
+
+
+def train_supervised(
+    model: SparseEncoder,
+    head: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    D: torch.Tensor,
+    lam: float,
+    *,
+    sc_weight: float = 1.0,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    log_every: int = 1,
+) -> TrainResult:
+    """Train encoder and ``head`` (e.g. ``nn.Linear(n_atoms, n_classes)``) jointly.
+
+    Loss: ``cross_entropy(head(z), y) + sc_weight * lasso_objective(x, z, D, lam)`` with ``z = model(x)``
+    (SC2Net's supervised setting). Untrainable encoders (ISTA/FISTA) are allowed: only the head learns.
+    """
+    device = _resolve_device(model, device)
+    model.to(device).train()
+    head.to(device=device, dtype=model.D.dtype).train()
+    x = x.to(device=device, dtype=model.D.dtype)
+    y = y.to(device=device, dtype=torch.long)
+    D = D.to(device=device, dtype=model.D.dtype)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"{y.shape[0]} labels for {x.shape[0]} inputs")
+    params = [p for p in (*model.parameters(), *head.parameters()) if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=lr)
+    name = f"{type(model).__name__}+{type(head).__name__}"
+    result = TrainResult()
+    for epoch in range(1, epochs + 1):
+        total, count = 0.0, 0
+        for idx in _batches(x.shape[0], batch_size, generator, device):
+            xb, yb = x[idx], y[idx]
+
+            def loss_fn(xb: torch.Tensor = xb, yb: torch.Tensor = yb) -> torch.Tensor:
+                z = model(xb)
+                return F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
+
+            result.steps += 1
+            value = _optimise(name, loss_fn, optimiser, result.steps)
+            total, count = total + value * xb.shape[0], count + xb.shape[0]
+        result.losses.append(total / count)
+        if log_every and (epoch % log_every == 0 or epoch == epochs):
+            logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
+    model.eval()
+    head.eval()
+    result.D = D
+    return result
+

@@ -1,0 +1,171 @@
+"""Video anomaly detection task: commands to get the data and to run one (model, seed) job.
+
+Commands (see ``python -m dpbench <command> -h``)::
+
+    anomaly-synth    --root DIR [--seed S] [--train-clips N] [--test-clips N] [--frames T] [--size PX]
+    anomaly-download --dataset ucsd|avenue --data-dir DIR [--url URL ...] [--sha256 HEX ...]
+    anomaly-prepare  --dataset ucsd_ped1|ucsd_ped2|avenue|synthetic --data-dir DIR --output PREPARED_DIR [--scale F]
+    anomaly-run      --dataset NAME --prepared PREPARED_DIR --model NAME --seed S [--params JSON]
+                     [--device auto] --output RESULT.json [--scores-output SCORES.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from dpbench.cli import UserError, parse_params
+from dpbench.io import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+def _sources(dataset: str) -> list[tuple[str, str, str | None]]:
+    from dpbench.anomaly import avenue, ucsd
+
+    if dataset == "ucsd":
+        return [(ucsd.URL, ucsd.ARCHIVE_NAME, ucsd.UCSD_ARCHIVE_SHA256_UNPUBLISHED)]
+    if dataset == "avenue":
+        return [
+            (avenue.VIDEO_URL, avenue.VIDEO_ARCHIVE, avenue.AVENUE_VIDEO_SHA256_UNPUBLISHED),
+            (avenue.GT_URL, avenue.GT_ARCHIVE, avenue.AVENUE_GT_SHA256_UNPUBLISHED),
+        ]
+    raise UserError(f"unknown download {dataset!r}: expected ucsd or avenue")
+
+
+def download_dataset(dataset: str, data_dir: str, urls: list[str] | None = None, sha256s: list[str] | None = None, keep_archive: bool = True) -> Path:
+    """Download and extract ``ucsd`` or ``avenue`` into ``data_dir``; return the ``.<dataset>.done`` marker.
+
+    ``urls``/``sha256s`` override the built-in sources (mirrors, tests), one per archive.
+    """
+    from dpbench.data.archive import download, extract, file_digest
+
+    sources = _sources(dataset)
+    if urls:
+        if len(urls) != len(sources):
+            raise UserError(f"--url given {len(urls)} times; {dataset} needs {len(sources)} archive URL(s)")
+        sources = [(u, Path(u.split("?")[0]).name or name, pin) for u, (_, name, pin) in zip(urls, sources)]
+    if sha256s:
+        if len(sha256s) != len(sources):
+            raise UserError(f"--sha256 given {len(sha256s)} times; {dataset} needs {len(sources)}")
+        sources = [(u, name, pin) for (u, name, _), pin in zip(sources, sha256s)]
+    out = Path(data_dir)
+    record = {"dataset": dataset, "archives": []}
+    for url, name, pin in sources:
+        archive = download(url, out / name, sha256=pin)
+        record["archives"].append({"url": url, "file": name, "sha256": file_digest(archive), "pinned": pin is not None})
+        created = extract(archive, out, overwrite=True)
+        record["archives"][-1]["extracted"] = [p.name for p in created]
+        if not keep_archive:
+            archive.unlink()
+    marker = out / f".{dataset}.done"
+    write_json(marker, record)
+    return marker
+
+
+def run_job(
+    dataset: str, prepared: str, model: str, seed: int, params: dict, device_name: str, output: str, scores_output: str | None
+) -> None:
+    from dpbench.anomaly.datasets import DATASETS, load_prepared
+    from dpbench.anomaly.scoring import resolve_params, run_anomaly
+    from dpbench.results import write_result
+    from dpbench.runtime import resolve_device, run_metadata
+    from dpbench.sparse import MODELS
+
+    if dataset not in DATASETS:
+        raise UserError(f"unknown anomaly dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    if model not in MODELS:
+        raise UserError(f"unknown sparse-coding model {model!r}; known: {', '.join(sorted(MODELS))}")
+    try:
+        full = resolve_params(params)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    try:
+        device = resolve_device(device_name)
+    except (RuntimeError, ValueError) as err:
+        raise UserError(str(err)) from err
+    data = load_prepared(prepared)
+    if data.dataset != dataset:
+        raise UserError(f"{prepared} holds dataset {data.dataset!r}, not {dataset!r}")
+    start = time.perf_counter()
+    result = run_anomaly(data, model, full, seed=seed, device=device)
+    wall = time.perf_counter() - start
+    meta = run_metadata(device, seed) | {
+        "wall_seconds": wall,
+        "timings": result.timings,
+        "train_losses": result.train_losses,
+        **result.info,
+    }
+    if scores_output:
+        with atomic_path(scores_output) as tmp:
+            result.frames[["clip", "frame", "score", "raw_score", "label"]].to_csv(tmp, index=False)
+    write_result(output, task="anomaly", dataset=dataset, model=model, seed=seed, records=result.records(), params=full, meta=meta)
+    log.info("wrote %s (AUC %.4f, EER %.4f, %.0f fps, %.1f s)", output, result.auc, result.eer, result.fps, wall)
+
+
+def _synth(a: argparse.Namespace) -> None:
+    from dpbench.anomaly.synthetic_video import generate
+
+    generate(a.root, seed=a.seed, n_train=a.train_clips, n_test=a.test_clips, n_frames=a.frames, size=a.size)
+
+
+def _prepare(a: argparse.Namespace) -> None:
+    from dpbench.anomaly.avenue import MissingVideoReaderError
+    from dpbench.anomaly.datasets import prepare
+
+    try:
+        prepare(a.dataset, a.data_dir, a.output, scale=a.scale)
+    except MissingVideoReaderError as err:
+        raise UserError(str(err)) from err
+
+
+def _download(a: argparse.Namespace) -> None:
+    from dpbench.data.archive import ArchiveError, DownloadError
+
+    try:
+        download_dataset(a.dataset, a.data_dir, a.url, a.sha256, keep_archive=not a.remove_archive)
+    except (ArchiveError, DownloadError, FileExistsError) as err:
+        raise UserError(str(err)) from err
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("anomaly-synth", help="write the synthetic surveillance video set (UCSD layout)")
+    p.add_argument("--root", required=True, help="output folder; clips go to ROOT/UCSDsynth/{Train,Test}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-clips", type=int, default=4)
+    p.add_argument("--test-clips", type=int, default=4)
+    p.add_argument("--frames", type=int, default=40, help="frames per clip")
+    p.add_argument("--size", type=int, default=64, help="frame side in pixels")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("anomaly-download", help="download and extract UCSD Ped1/Ped2 or CUHK Avenue")
+    p.add_argument("--dataset", required=True, choices=["ucsd", "avenue"])
+    p.add_argument("--data-dir", required=True, help="folder to download and extract into")
+    p.add_argument("--url", action="append", help="override the archive URL (once per archive; avenue: videos then ground truth)")
+    p.add_argument("--sha256", action="append", help="pin the archive's SHA-256 (once per archive)")
+    p.add_argument("--remove-archive", action="store_true", help="delete the archive after extraction")
+    p.set_defaults(func=_download)
+
+    p = sub.add_parser("anomaly-prepare", help="cache a dataset's clips as arrays with frame labels")
+    p.add_argument("--dataset", required=True, choices=["ucsd_ped1", "ucsd_ped2", "avenue", "synthetic"])
+    p.add_argument("--data-dir", required=True, help="raw data folder (holding UCSD_Anomaly_Dataset.v1p2, UCSDsynth or the Avenue folders)")
+    p.add_argument("--output", required=True, help="cache folder; writes OUTPUT/manifest.json last")
+    p.add_argument("--scale", type=float, default=1.0, help="resize factor applied when caching")
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("anomaly-run", help="train a sparse coder on normal clips and score the test frames")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--prepared", required=True, help="folder written by anomaly-prepare")
+    p.add_argument("--model", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", default="{}", help="hyperparameters as a JSON object (see dpbench.anomaly.scoring.DEFAULT_PARAMS)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--output", required=True, help="result JSON (records auc, eer, fps)")
+    p.add_argument("--scores-output", help="CSV of per-frame scores: clip,frame,score,raw_score,label")
+    p.set_defaults(
+        func=lambda a: run_job(a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output)
+    )
+
+
+__all__ = ["download_dataset", "register", "run_job"]

@@ -1,0 +1,105 @@
+"""The clustering task: fit a clustering model on a feature file, then score its labels.
+
+``cluster-fit`` writes the predicted labels (and the run's metadata); ``cluster-evaluate`` turns them
+into ACC (Hungarian matching), NMI and ARI in a per-job result file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from sklearn.cluster import KMeans as SklearnKMeans
+
+from dpbench.cli import UserError, parse_params
+from dpbench.cluster import KMeans, KMeansNet
+from dpbench.io import load_tensors, read_json, save_tensors
+from dpbench.metrics import clustering_scores
+from dpbench.results import write_result
+from dpbench.runtime import resolve_device, run_metadata, seed_everything
+
+log = logging.getLogger(__name__)
+
+# model name -> (factory(n_clusters, seed, device, **params), allowed hyperparameters)
+MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
+    "kmeans": (
+        lambda k, seed, device, **p: KMeans(k, seed=seed, device=device, **p),
+        {"n_init", "max_iter", "tol"},
+    ),
+    "kmeansnet": (
+        lambda k, seed, device, **p: KMeansNet(k, seed=seed, device=device, **p),
+        {"tau", "tau_final", "epochs", "batch_size", "lr"},
+    ),
+    "sklearn_kmeans": (
+        lambda k, seed, device, **p: SklearnKMeans(k, random_state=seed, **p),
+        {"n_init", "max_iter", "tol"},
+    ),
+}
+
+
+def build_model(name: str, n_clusters: int, seed: int, device: torch.device, params: dict[str, Any]) -> Any:
+    """Instantiate clustering model ``name``; unknown names or hyperparameters are named in the error."""
+    if name not in MODELS:
+        raise UserError(f"unknown clustering model {name!r}; known: {', '.join(sorted(MODELS))}")
+    factory, allowed = MODELS[name]
+    unknown = set(params) - allowed
+    if unknown:
+        raise UserError(f"unknown hyperparameter(s) {sorted(unknown)} for model {name!r}; allowed: {sorted(allowed)}")
+    return factory(n_clusters, seed, device, **params)
+
+
+def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], device_name: str, output: str) -> None:
+    """Cluster the features in ``features_path`` and save the predicted labels to ``output``."""
+    data = load_tensors(features_path)
+    x, labels = data["features"], data["labels"]
+    n_clusters = int(labels.max()) + 1
+    device = resolve_device(device_name)
+    seed_everything(seed)
+    log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
+    model = build_model(model_name, n_clusters, seed, device, params)
+    start = time.perf_counter()
+    pred = model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    log.info("%s done in %.2f s", model_name, wall)
+    meta = run_metadata(device, seed) | {"fit_seconds": wall, "params": params}
+    save_tensors(output, {"pred": torch.as_tensor(pred, dtype=torch.int64), "meta_json": json.dumps(meta)})
+
+
+def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
+    """Score saved predictions against the true labels and write the per-job result file."""
+    pred = load_tensors(pred_path)
+    labels = load_tensors(features_path)["labels"]
+    meta = json.loads(pred["meta_json"])
+    scores = clustering_scores(labels.numpy(), pred["pred"].numpy())
+    log.info("%s %s/%s seed %d: %s", model, dataset, features, seed, scores)
+    records = [{"metric": m, "value": v, "features": features} for m, v in scores.items()]
+    records.append({"metric": "fit_seconds", "value": meta["fit_seconds"], "features": features})
+    write_result(output, task="clustering", dataset=dataset, model=model, seed=seed, records=records, params=meta.pop("params"), meta=meta)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cluster-fit", help="fit a clustering model and save its labels")
+    p.add_argument("--features", required=True, help="feature file from 'dpbench features'")
+    p.add_argument("--model", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", default="{}", help="hyperparameters as a JSON object")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=lambda a: fit(a.features, a.model, a.seed, parse_params(a.params), a.device, a.output))
+
+    p = sub.add_parser("cluster-evaluate", help="score saved cluster labels (ACC, NMI, ARI)")
+    p.add_argument("--pred", required=True)
+    p.add_argument("--features", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--feature-kind", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=lambda a: evaluate(a.pred, a.features, a.dataset, a.feature_kind, a.model, a.seed, a.output))

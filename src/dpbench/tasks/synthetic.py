@@ -1,0 +1,188 @@
+"""Synthetic sparse-recovery benchmark (the protocol of LISTA-CP, Chen et al. NeurIPS 2018, and
+ALISTA, Liu et al. ICLR 2019).
+
+Problem: ``D`` (``m x n``) with i.i.d. ``N(0, 1/m)`` entries, then unit-norm columns; codes
+``z = Bernoulli(p) * N(0, 1)``; signals ``x = D z`` (plus white Gaussian noise at ``snr_db`` dB when
+set). The dictionary and the held-out test set depend only on ``seed`` (separate seed streams), so
+every model is compared on the same problem for a given seed; training batches come from a third
+stream. Learned models regress onto the true codes (supervised recovery) with Adam on freshly drawn
+batches; ISTA/FISTA are run untrained with ``lam``. For every depth ``t = 1..n_layers`` we report
+
+* ``nmse_db``: ``10 log10(sum ||z_t - z||^2 / sum ||z||^2)`` over the test set;
+* ``objective_gap``: ``F(z_t) - F(z_ref)`` with ``F`` the batch-mean Lasso objective (``lam``) and
+  ``z_ref`` FISTA run for ``fista_iters`` iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from dpbench.sparse import MODELS, build_model, lasso_objective
+from dpbench.sparse.train import fista_codes, train_regression_stream
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "m": 250,
+    "n": 500,
+    "p": 0.1,
+    "snr_db": None,
+    "n_layers": 16,
+    "lam": 0.1,
+    "n_steps": 3000,
+    "batch_size": 64,
+    "lr": 5e-4,
+    "layer_loss": "mean_log",
+    "n_test": 1000,
+    "fista_iters": 2000,
+    "log_every": 500,
+    "model_options": {},
+}
+"""Hyperparameters; ``--params`` overrides any of them. ``n_steps`` is the number of training batches."""
+
+QUICK_PARAMS: dict[str, Any] = {"m": 64, "n": 128, "n_steps": 1500, "batch_size": 64, "lr": 1e-3, "n_test": 500}
+"""A problem small enough for one job to finish in seconds on a CPU (see the module tests)."""
+
+_PROBLEM_STREAM, _TEST_STREAM, _TRAIN_STREAM = 0, 1, 2
+
+
+def resolve_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults updated with ``overrides``; an unknown key raises :class:`dpbench.cli.UserError`."""
+    from dpbench.cli import UserError
+
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise UserError(f"unknown synthetic parameter(s) {unknown}: expected keys among {sorted(DEFAULT_PARAMS)}")
+    params = {**DEFAULT_PARAMS, **overrides}
+    if not isinstance(params["model_options"], dict):
+        raise UserError("synthetic parameter 'model_options' must be a JSON object")
+    return params
+
+
+def dataset_name(params: dict[str, Any]) -> str:
+    """``synthetic_noiseless`` or ``synthetic_snr<snr_db>``."""
+    snr = params["snr_db"]
+    return "synthetic_noiseless" if snr is None else f"synthetic_snr{snr:g}"
+
+
+def _generator(seed: int, stream: int) -> torch.Generator:
+    """A CPU generator for one independent stream of a seed (NumPy ``SeedSequence`` spawning)."""
+    state = np.random.SeedSequence([int(seed), stream]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def make_dictionary(m: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``D`` with i.i.d. ``N(0, 1/m)`` entries, then columns scaled to unit norm."""
+    D = torch.randn(m, n, generator=generator) / math.sqrt(m)
+    return D / D.norm(dim=0, keepdim=True)
+
+
+def sample_problem(
+    D: torch.Tensor, batch: int, p: float, snr_db: float | None, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, z)``: Bernoulli(p)-Gaussian codes and signals ``x = D z`` (+ noise at ``snr_db`` dB per signal)."""
+    n = D.shape[1]
+    support = torch.rand(batch, n, generator=generator) < p
+    z = torch.randn(batch, n, generator=generator) * support
+    x = z @ D.T
+    if snr_db is not None:
+        noise = torch.randn(x.shape, generator=generator)
+        scale = x.norm(dim=1, keepdim=True) / noise.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        x = x + noise * scale * 10.0 ** (-snr_db / 20.0)
+    return x, z
+
+
+def run_synthetic(model_name: str, params: dict[str, Any], seed: int, device: torch.device | str) -> list[dict[str, Any]]:
+    """Train (if learnable) and evaluate ``model_name``; one ``nmse_db`` and one ``objective_gap``
+    record per depth ``t = 1..n_layers``."""
+    if model_name not in MODELS:
+        raise ValueError(f"unknown sparse-coding model {model_name!r}: expected one of {sorted(MODELS)}")
+    params = resolve_params(params)
+    device = torch.device(device)
+    m, n, p, snr, T, lam = (params[k] for k in ("m", "n", "p", "snr_db", "n_layers", "lam"))
+
+    D = make_dictionary(m, n, _generator(seed, _PROBLEM_STREAM))
+    x_test, z_test = sample_problem(D, params["n_test"], p, snr, _generator(seed, _TEST_STREAM))
+    D, x_test, z_test = D.to(device), x_test.to(device), z_test.to(device)
+
+    torch.manual_seed(seed)
+    model = build_model(model_name, D, lam, T, **params["model_options"]).to(device)
+    if model.trainable:
+        train_gen = _generator(seed, _TRAIN_STREAM)
+        start = time.perf_counter()
+        train_regression_stream(
+            model,
+            lambda: sample_problem(D.cpu(), params["batch_size"], p, snr, train_gen),
+            n_steps=params["n_steps"],
+            lr=params["lr"],
+            layer_loss=params["layer_loss"],
+            device=device,
+            log_every=params["log_every"],
+        )
+        logger.info("%s trained in %.1f s", model_name, time.perf_counter() - start)
+
+    with torch.no_grad():
+        z_ref = fista_codes(x_test, D, lam, params["fista_iters"])
+        f_ref = float(lasso_objective(x_test, z_ref, D, lam))
+        signal = float(z_test.pow(2).sum())
+        records: list[dict[str, Any]] = []
+        for t, z_t in enumerate(model(x_test, return_all=True), start=1):
+            nmse = float((z_t - z_test).pow(2).sum()) / signal
+            records.append({"metric": "nmse_db", "value": 10.0 * math.log10(nmse), "layers": t})
+            records.append({"metric": "objective_gap", "value": float(lasso_objective(x_test, z_t, D, lam)) - f_ref, "layers": t})
+    return records
+
+
+def _command(args: argparse.Namespace) -> None:
+    from dpbench.cli import UserError
+    from dpbench.results import write_result
+    from dpbench.runtime import resolve_device, run_metadata, seed_everything
+
+    try:
+        overrides = json.loads(args.params)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--params is not valid JSON: {err}") from err
+    if not isinstance(overrides, dict):
+        raise UserError("--params must be a JSON object")
+    if args.model not in MODELS:
+        raise UserError(f"unknown model {args.model!r}: expected one of {sorted(MODELS)}")
+    params = resolve_params(overrides)
+    try:
+        device = resolve_device(args.device)
+    except (RuntimeError, ValueError) as err:
+        raise UserError(str(err)) from err
+    seed_everything(args.seed)
+    start = time.perf_counter()
+    records = run_synthetic(args.model, params, args.seed, device)
+    meta = {**run_metadata(device, args.seed), "wall_time_s": time.perf_counter() - start}
+    write_result(
+        args.output,
+        task="synthetic",
+        dataset=args.dataset or dataset_name(params),
+        model=args.model,
+        seed=args.seed,
+        records=records,
+        params=params,
+        meta=meta,
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``synthetic`` command."""
+    parser = subparsers.add_parser("synthetic", help="synthetic sparse-recovery benchmark (LISTA-CP/ALISTA protocol)")
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(sorted(MODELS))}")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--params", default="{}", help=f"JSON object overriding {sorted(DEFAULT_PARAMS)}")
+    parser.add_argument("--dataset", default=None, help="dataset label (default: from snr_db)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--output", required=True, help="per-job result JSON")
+    parser.set_defaults(func=_command)

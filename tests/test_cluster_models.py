@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import load_digits, make_blobs
+
+from dpbench.cluster import KMeans, KMeansNet, KMeansNetModule
+from dpbench.metrics import clustering_accuracy, clustering_scores
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    return torch.tensor(x / 16.0, dtype=torch.float32), y
+
+
+def test_kmeans_matches_sklearn_on_digits(digits):
+    x, y = digits
+    ours = KMeans(10, n_init=10, seed=0).fit(x)
+    ref = SklearnKMeans(10, n_init=10, random_state=0).fit(x.numpy())
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=0.01)
+    assert clustering_accuracy(y, ours.labels_.numpy()) == pytest.approx(clustering_accuracy(y, ref.labels_), abs=0.03)
+    assert torch.equal(ours.predict(x), ours.labels_)
+
+
+def test_kmeans_is_reproducible(digits):
+    x, _ = digits
+    a = KMeans(10, n_init=2, seed=3).fit(x)
+    b = KMeans(10, n_init=2, seed=3).fit(x)
+    assert torch.equal(a.labels_, b.labels_)
+    assert torch.equal(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_kmeansnet_layer_is_the_kmeans_distance():
+    torch.manual_seed(0)
+    centers, x = torch.randn(4, 6), torch.randn(20, 6)
+    net = KMeansNetModule(centers)
+    w, b = net.weight_bias()
+    assert torch.allclose(w, 2 * centers)
+    assert torch.allclose(b, -(centers**2).sum(1))
+    dist = torch.cdist(x, centers) ** 2
+    assert torch.allclose((x**2).sum(1, keepdim=True) - net(x), dist, atol=1e-4)
+    assert torch.equal(net(x).argmax(1), dist.argmin(1))
+
+
+def test_kmeansnet_recovers_separated_blobs():
+    x, y = make_blobs(400, n_features=5, centers=4, cluster_std=0.5, random_state=0)
+    model = KMeansNet(4, epochs=20, seed=0).fit(torch.tensor(x, dtype=torch.float32))
+    assert clustering_accuracy(y, model.labels_.numpy()) == 1.0
+    assert model.cluster_centers_.shape == (4, 5)
+    assert model.loss_history_[-1] < model.loss_history_[0]
+    assert torch.equal(model.fit_predict(torch.tensor(x, dtype=torch.float32)), model.labels_)
+
+
+def test_kmeansnet_on_digits_is_reproducible_and_sensible(digits):
+    x, y = digits
+    a = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
+    b = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
+    assert torch.equal(a, b)
+    assert clustering_scores(y, a.numpy())["nmi"] > 0.5
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_kmeans_on_cuda_matches_cpu(digits):
+    x, _ = digits
+    cpu = KMeans(10, n_init=3, seed=0).fit(x)
+    gpu = KMeans(10, n_init=3, seed=0, device="cuda").fit(x)
+    assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-3)
+    KMeansNet(10, epochs=2, seed=0, device="cuda").fit(x)

@@ -1,0 +1,83 @@
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpbench.report.figures import FIGURES, write_figure
+from dpbench.report.tables import format_cell, task_table, write_table
+from dpbench.results import load_results, write_result
+
+
+def rows(model, dataset, metric, values, task="clustering", features="pixels"):
+    return [
+        {"task": task, "dataset": dataset, "model": model, "seed": s, "metric": metric, "value": v,
+         "features": features, "status": "ok"}
+        for s, v in enumerate(values)
+    ]
+
+
+@pytest.fixture
+def summary():
+    data = (
+        rows("kmeans", "digits", "acc", [0.8, 0.9])
+        + rows("kmeansnet", "digits", "acc", [0.9, 0.8])  # tie with kmeans
+        + rows("sklearn_kmeans", "digits", "acc", [0.5, float("nan")])  # one seed failed
+        + rows("kmeans", "digits", "nmi", [0.7, 0.7])
+        + rows("kmeansnet", "digits", "nmi", [0.6, 0.6])
+    )
+    return pd.DataFrame(data)
+
+
+def test_mean_sd_bold_ties_and_nan_seeds(summary):
+    latex = task_table(summary, "clustering").to_latex(hrules=True, convert_css=True)
+    lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
+    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["kmeans"]
+    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["kmeansnet"]  # ties are both bold
+    assert "0.500 (1/2)" in lines[r"sklearn\_kmeans"]  # the failed seed is reported
+    assert r"\bfseries 0.700" in lines["kmeans"] and r"\bfseries" not in lines["kmeansnet"].split("&")[2]
+    assert r"\toprule" in latex and r"\bottomrule" in latex
+    assert "over 2 seeds" in task_table(summary, "clustering").caption
+
+
+def test_names_with_underscores_are_escaped(summary):
+    latex = task_table(summary, "clustering").to_latex()
+    assert r"sklearn\_kmeans" in latex and "sklearn_kmeans" not in latex
+
+
+def test_format_cell():
+    assert format_cell(0.5, 0.1, 3, 3, 2) == r"0.50 $\pm$ 0.10"
+    assert format_cell(0.5, float("nan"), 1, 1, 2) == "0.50"
+    assert format_cell(float("nan"), float("nan"), 0, 3, 2) == "failed"
+
+
+def test_missing_metrics_file_is_named(tmp_path):
+    good = tmp_path / "a.json"
+    write_result(good, task="clustering", dataset="digits", model="kmeans", seed=0,
+                 records=[{"metric": "acc", "value": 0.5}], params={}, meta={})
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        load_results([good, tmp_path / "missing.json"])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="bad.json"):
+        load_results([bad])
+
+
+def test_figures_are_written(summary, tmp_path):
+    for name in FIGURES["clustering"]:
+        write_figure(summary, name, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no LaTeX engine installed")
+def test_tables_compile_with_latex(summary, tmp_path):
+    write_table(summary, "clustering", tmp_path / "clustering.tex")
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\\usepackage{booktabs}\\usepackage{multirow}\n"
+        "\\begin{document}\\input{clustering.tex}\\end{document}\n"
+    )
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]

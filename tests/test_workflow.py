@@ -1,0 +1,67 @@
+"""The Snakemake workflow: config validation, the full DAG, and the quick preset end to end."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(repo: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
+
+
+def test_unknown_config_key_fails_before_any_job(repo, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clustering:\n  enabled: true\n  datasets: [digits]\n  models: [kmeans]\n  n_clusterz: 3\n")
+    proc = snakemake(repo, "-n", "--cores", "1", "--configfile", str(bad))
+    assert proc.returncode != 0
+    assert "n_clusterz" in proc.stdout + proc.stderr
+    assert "rule " not in proc.stdout  # no job was scheduled
+
+
+def test_wrong_type_and_unknown_model_are_named(repo, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [0]\nclustering:\n  enabled: true\n  datasets: [digits]\n  models: [kmeanz]\n")
+    proc = snakemake(repo, "-n", "--cores", "1", "--configfile", str(bad))
+    assert proc.returncode != 0 and "kmeanz" in proc.stdout + proc.stderr
+    bad.write_text("seeds: zero\n")
+    proc = snakemake(repo, "-n", "--cores", "1", "--configfile", str(bad))
+    assert proc.returncode != 0 and "seeds" in proc.stdout + proc.stderr
+
+
+def test_full_reproduction_dry_run_shows_the_whole_dag(repo):
+    proc = snakemake(repo, "-n", "--cores", "all", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr
+    for rule in ("download", "prepare", "features", "cluster_fit", "cluster_evaluate", "aggregate", "table", "figure"):
+        assert rule in proc.stdout, rule
+
+
+@pytest.mark.slow
+def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
+    results, data = tmp_path / "results", tmp_path / "data"
+    common = ["--configfile", "workflow/presets/quick.yaml", "--config", f"results_dir={results}", f"data_dir={data}"]
+    proc = snakemake(repo, "--cores", "2", *common)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = pd.read_csv(results / "summary.csv")
+    acc = summary[(summary.task == "clustering") & (summary.metric == "acc")]
+    assert set(acc.model) >= {"kmeans", "kmeansnet"} and acc.seed.nunique() >= 3
+    kmeans_acc = acc[acc.model == "kmeans"].value
+    assert kmeans_acc.between(0.70, 0.85).all()  # the range scikit-learn's KMeans gives on digits
+    assert (results / "tables" / "clustering.tex").exists()
+    assert (results / "figures" / "clustering_scores.pdf").exists()
+
+    # regenerate the report from saved results only: no training job may run
+    for folder in ("tables", "figures"):
+        for f in (results / folder).iterdir():
+            f.unlink()
+    proc = snakemake(repo, "figures", "--cores", "1", *common)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = proc.stderr
+    assert "rule figure" in ran or "figure" in ran
+    for rule in ("cluster_fit", "cluster_evaluate", "prepare", "aggregate"):
+        assert f"rule {rule}:" not in ran, rule
+    assert (results / "tables" / "clustering.tex").exists()

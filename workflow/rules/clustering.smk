@@ -1,0 +1,45 @@
+CLUSTER_DIR = f"{RESULTS}/clustering/{{dataset}}/{{features}}/{{model}}/seed{{seed}}"
+
+
+def clustering_results():
+    cfg = config["clustering"]
+    runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
+    return [
+        CLUSTER_DIR.format(dataset=d, features=f, model=m, seed=s) + "/metrics.json"
+        for d, f in runs
+        for m in cfg["models"]
+        for s in SEEDS
+    ]
+
+
+rule cluster_fit:
+    input:
+        f"{DATA}/features/{{dataset}}/{{features}}.pt",
+    output:
+        f"{CLUSTER_DIR}/pred.pt",
+    params:
+        hp=lambda w: hyperparameters("clustering", w.model),
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=lambda w: 0 if w.model == "sklearn_kmeans" else 1,
+    log:
+        f"{RESULTS}/logs/{CLUSTER_DIR}/fit.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{CLUSTER_DIR}/fit.tsv"
+    shell:
+        "{DPBENCH} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
+        " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
+
+
+rule cluster_evaluate:
+    input:
+        pred=rules.cluster_fit.output,
+        features=f"{DATA}/features/{{dataset}}/{{features}}.pt",
+    output:
+        f"{CLUSTER_DIR}/metrics.json",
+    log:
+        f"{RESULTS}/logs/{CLUSTER_DIR}/evaluate.log",
+    shell:
+        "{DPBENCH} cluster-evaluate --pred {input.pred} --features {input.features} --dataset {wildcards.dataset}"
+        " --feature-kind {wildcards.features} --model {wildcards.model} --seed {wildcards.seed} --output {output} 2> {log}"

@@ -1,0 +1,55 @@
+import json
+import sys
+
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+# every rule calls the package's CLI with the interpreter that runs Snakemake
+DPBENCH = f"{sys.executable} -m dpbench"
+DATA = config["data_dir"]
+RESULTS = config["results_dir"]
+SEEDS = config["seeds"]
+SUMMARY_CSV = f"{RESULTS}/summary.csv"
+SUMMARY_PARQUET = f"{RESULTS}/summary.parquet"
+
+
+def enabled(task):
+    """Whether a task section is present and switched on."""
+    return config.get(task, {}).get("enabled", False)
+
+
+def hyperparameters(task, model):
+    """A model's hyperparameters as a JSON string (a params change reruns the job)."""
+    return json.dumps(config[task].get("params", {}).get(model, {}), sort_keys=True)
+
+
+def raw_dir(dataset):
+    """Where a dataset's raw files live: mnist_test reads a local folder, the rest download."""
+    if dataset == "mnist_test":
+        return config["mnist_test_dir"]
+    return f"{DATA}/raw/{dataset}"
+
+
+def result_files():
+    """Every per-job result file the enabled tasks produce."""
+    files = []
+    if enabled("clustering"):
+        files += clustering_results()
+    return files
+
+
+def report_outputs():
+    """The tables and figures of every enabled task."""
+    from dpbench.report.figures import FIGURES
+
+    tasks = [t for t in ("clustering",) if enabled(t)]
+    tables = [f"{RESULTS}/tables/{t}.tex" for t in tasks]
+    figures = [
+        f"{RESULTS}/figures/{name}.{ext}"
+        for t in tasks
+        for name in FIGURES[t]
+        for ext in ("pdf", "png")
+    ]
+    return tables + figures

@@ -1,0 +1,56 @@
+localrules:
+    aggregate,
+    table,
+    figure,
+    figures,
+
+
+rule aggregate:
+    input:
+        result_files(),
+    output:
+        csv=SUMMARY_CSV,
+        parquet=SUMMARY_PARQUET,
+    log:
+        f"{RESULTS}/logs/aggregate.log",
+    shell:
+        "{DPBENCH} aggregate {input} --csv {output.csv} --parquet {output.parquet} 2> {log}"
+
+
+rule table:
+    input:
+        SUMMARY_CSV,
+    output:
+        report(
+            f"{RESULTS}/tables/{{task}}.tex",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"task": "{task}"},
+        ),
+    log:
+        f"{RESULTS}/logs/tables/{{task}}.log",
+    shell:
+        "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output} 2> {log}"
+
+
+rule figure:
+    input:
+        SUMMARY_CSV,
+    output:
+        pdf=f"{RESULTS}/figures/{{figure}}.pdf",
+        png=report(
+            f"{RESULTS}/figures/{{figure}}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        f"{RESULTS}/logs/figures/{{figure}}.log",
+    shell:
+        "{DPBENCH} figure --summary {input} --name {wildcards.figure} --pdf {output.pdf} --png {output.png} 2> {log}"
+
+
+rule figures:
+    """Rebuild every table and figure from the saved results alone (no training job runs)."""
+    input:
+        report_outputs(),
