@@ -12,6 +12,9 @@ def clustering_results():
     ]
 
 
+TASK_RESULTS["clustering"] = clustering_results
+
+
 rule cluster_fit:
     input:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",

@@ -32,24 +32,28 @@ def raw_dir(dataset):
     return f"{DATA}/raw/{dataset}"
 
 
+# task name -> function listing that task's per-job result files; each rules file registers its own
+TASK_RESULTS = {}
+
+
+def enabled_tasks():
+    return [task for task in TASK_RESULTS if enabled(task)]
+
+
 def result_files():
     """Every per-job result file the enabled tasks produce."""
-    files = []
-    if enabled("clustering"):
-        files += clustering_results()
-    return files
+    return [path for task in enabled_tasks() for path in TASK_RESULTS[task]()]
 
 
 def report_outputs():
-    """The tables and figures of every enabled task."""
+    """The table and figures of every enabled task."""
     from dpbench.report.figures import FIGURES
 
-    tasks = [t for t in ("clustering",) if enabled(t)]
-    tables = [f"{RESULTS}/tables/{t}.tex" for t in tasks]
+    tables = [f"{RESULTS}/tables/{task}.tex" for task in enabled_tasks()]
     figures = [
         f"{RESULTS}/figures/{name}.{ext}"
-        for t in tasks
-        for name in FIGURES[t]
+        for task in enabled_tasks()
+        for name in FIGURES[task]
         for ext in ("pdf", "png")
     ]
     return tables + figures
