@@ -1,10 +1,16 @@
 import json
+import os
 import sys
 
 from snakemake.utils import validate
 
+from dpbench.workflow_locks import release_stale_lock
+
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume
+release_stale_lock(os.getcwd())
 
 # every rule calls the package's CLI with the interpreter that runs Snakemake
 DPBENCH = f"{sys.executable} -m dpbench"
