@@ -75,7 +75,7 @@ def test_figures_are_written(summary, tmp_path):
 def test_tables_compile_with_latex(summary, tmp_path):
     write_table(summary, "clustering", tmp_path / "clustering.tex")
     (tmp_path / "doc.tex").write_text(
-        "\\documentclass{article}\\usepackage{booktabs}\\usepackage{multirow}\n"
+        "\\documentclass{article}\\usepackage{booktabs}\n"
         "\\begin{document}\\input{clustering.tex}\\end{document}\n"
     )
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
