@@ -30,6 +30,9 @@ figures: setup  ## rebuild every table and figure from saved results only (no tr
 report: setup
 	$(BIN)/snakemake --cores 1 --configfile $(PRESET) --report results/report.html
 
+bench: setup  ## speed benchmark of the sparse models (+ scikit-learn's SparseCoder) on this machine
+	$(BIN)/python -m dpbench.bench --preset
+
 dry-run: setup  ## show the full reproduction's job graph
 	$(BIN)/snakemake -n --cores all
 

@@ -1,0 +1,131 @@
+"""Speed benchmark: ``python -m dpbench.bench`` (or ``make bench``).
+
+For each sparse model at 16 layers on MNIST-sized input (784 -> 256 atoms, batch 1,024), prints
+training steps per second (one Adam step on the unsupervised Lasso loss) and inference samples per
+second on the chosen device, next to scikit-learn's ``SparseCoder`` (``lasso_cd``, ``lasso_lars``)
+on the CPU, the reference a user would otherwise pick. ``--preset`` also times the quick preset of
+the workflow end to end. Every figure is the median of ``--repeats`` timed runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import SparseCoder
+
+from dpbench.runtime import resolve_device
+from dpbench.sparse import MODELS, build_model, lasso_objective
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` runs, after one warm-up run."""
+    fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def problem(n_features: int, n_atoms: int, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A unit-norm random dictionary and inputs made of sparse codes (10 % non-zeros)."""
+    gen = torch.Generator().manual_seed(seed)
+    D = torch.randn(n_features, n_atoms, generator=gen)
+    D /= D.norm(dim=0, keepdim=True)
+    z = torch.randn(batch, n_atoms, generator=gen) * (torch.rand(batch, n_atoms, generator=gen) < 0.1)
+    return D, z @ D.T
+
+
+def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[str, object]]:
+    D, x = problem(args.n_features, args.n_atoms, args.batch)
+    D, x = D.to(device), x.to(device)
+    rows = []
+    for name in args.models:
+        model = build_model(name, D, args.lam, args.layers).to(device)
+        if args.compile:
+            model = torch.compile(model)
+        with torch.no_grad():
+            infer = median_seconds(lambda: model(x), device, args.repeats)
+        train = float("nan")
+        if MODELS[name].trainable:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+            def step() -> None:
+                opt.zero_grad(set_to_none=True)
+                lasso_objective(x, model(x), D, args.lam).backward()
+                opt.step()
+
+            train = median_seconds(step, device, args.repeats)
+        rows.append({"method": name, "device": str(device), "train_steps_per_s": 1 / train, "infer_samples_per_s": args.batch / infer})
+        print(f"  {name}: done", file=sys.stderr)
+    # scikit-learn's SparseCoder: Lasso with alpha = lam / n_features matches our objective's scaling
+    xs, Ds = x.cpu().double().numpy(), D.cpu().double().numpy()
+    for algo in ("lasso_cd", "lasso_lars"):
+        coder = SparseCoder(Ds.T, transform_algorithm=algo, transform_alpha=args.lam / args.n_features)
+        n = min(args.batch, args.sklearn_samples)
+        seconds = median_seconds(lambda: coder.transform(xs[:n]), torch.device("cpu"), max(1, args.repeats // 5))
+        rows.append({"method": f"sklearn SparseCoder ({algo})", "device": "cpu", "train_steps_per_s": float("nan"), "infer_samples_per_s": n / seconds})
+    return rows
+
+
+def time_quick_preset(repo: Path) -> float:
+    """Wall time of the quick preset end to end, in a temporary results and data folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "all", "--quiet", "--configfile", "workflow/presets/quick.yaml",
+             "--config", f"results_dir={tmp}/results", f"data_dir={tmp}/data"],
+            cwd=repo, check=True,
+        )
+        return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dpbench.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--layers", type=int, default=16)
+    parser.add_argument("--n-features", type=int, default=784)
+    parser.add_argument("--n-atoms", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--lam", type=float, default=0.1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sklearn-samples", type=int, default=256, help="inputs timed for SparseCoder (it is slow)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile each model first")
+    parser.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on CUDA")
+    parser.add_argument("--preset", action="store_true", help="also time the quick preset end to end")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    print(f"dpbench bench: {args.layers} layers, {args.n_features} -> {args.n_atoms} atoms, batch {args.batch}, "
+          f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
+          f"median of {args.repeats}", file=sys.stderr)
+    import pandas as pd
+
+    table = pd.DataFrame(bench_models(args, device))
+    print(table.to_markdown(index=False, floatfmt=".3g"))
+    if args.preset:
+        seconds = time_quick_preset(Path(__file__).resolve().parents[2])
+        print(f"\nquick preset end to end: {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
