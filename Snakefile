@@ -14,6 +14,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/clustering.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/report.smk"
 
 

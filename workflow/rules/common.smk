@@ -22,8 +22,15 @@ SUMMARY_PARQUET = f"{RESULTS}/summary.parquet"
 
 
 def enabled(task):
-    """Whether a task section is present and switched on."""
+    """Whether a task is switched on: its TASK_ENABLED hook, else its own config section's ``enabled``."""
+    if task in TASK_ENABLED:
+        return TASK_ENABLED[task]()
     return config.get(task, {}).get("enabled", False)
+
+
+def task_seeds(task):
+    """The seeds of a task: its own ``seeds`` list, or the global one."""
+    return config[task].get("seeds", SEEDS)
 
 
 def hyperparameters(task, model):
@@ -40,6 +47,10 @@ def raw_dir(dataset):
 
 # task name -> function listing that task's per-job result files; each rules file registers its own
 TASK_RESULTS = {}
+# optional hooks per task: whether it is on (tasks configured inside another section, e.g. images:),
+# and outputs beyond the summary-based tables/figures (e.g. figures drawn from saved samples)
+TASK_ENABLED = {}
+TASK_EXTRA_OUTPUTS = {}
 
 
 def enabled_tasks():
@@ -62,4 +73,5 @@ def report_outputs():
         for name in FIGURES[task]
         for ext in ("pdf", "png")
     ]
-    return tables + figures
+    extra = [path for task in enabled_tasks() for path in TASK_EXTRA_OUTPUTS.get(task, list)()]
+    return tables + figures + extra

@@ -1,0 +1,114 @@
+"""Training loops of the learned sparse encoders and the dictionary-learning helper."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from dpbench.sparse import build_model, lasso_objective
+from dpbench.sparse.dictionary import learn_dictionary
+from dpbench.sparse.train import DivergenceError, fista_codes, train_encoder, train_regression_stream, train_supervised
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _data(m: int = 16, n: int = 32, n_samples: int = 256, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    D = torch.randn(m, n, generator=gen)
+    D = D / D.norm(dim=0)
+    z = torch.randn(n_samples, n, generator=gen) * (torch.rand(n_samples, n, generator=gen) < 0.1)
+    return D, z @ D.T, z
+
+
+@pytest.mark.parametrize("name", ["lista", "sc2net"])
+def test_unsupervised_training_lowers_the_lasso_objective(name):
+    D, x, _ = _data()
+    model = build_model(name, D, 0.1, 3)
+    with torch.no_grad():
+        before = float(lasso_objective(x, model(x), D, 0.1))
+    result = train_encoder(model, x, D, 0.1, epochs=15, batch_size=64, lr=3e-3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        after = float(lasso_objective(x, model(x), D, 0.1))
+    assert result.steps == 15 * 4 and len(result.losses) == 15
+    assert after < before
+
+
+def test_regress_training_on_fista_codes_and_layer_losses():
+    D, x, _ = _data()
+    targets = fista_codes(x, D, 0.1, 300)
+    for layer_loss in ("final", "mean", "mean_log"):
+        model = build_model("lista_cp", D, 0.1, 4)
+        with torch.no_grad():
+            before = float((model(x) - targets).pow(2).sum(1).mean())
+        train_encoder(model, x, D, 0.1, mode="regress", targets=targets, epochs=10, batch_size=64, lr=1e-3,
+                      layer_loss=layer_loss, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            after = float((model(x) - targets).pow(2).sum(1).mean())
+        assert after < before, layer_loss
+
+
+def test_learned_dictionary_keeps_unit_norm_atoms():
+    D, x, _ = _data()
+    model = build_model("lista", D, 0.1, 2)
+    result = train_encoder(model, x, D, 0.1, epochs=2, batch_size=64, learn_dictionary=True,
+                           generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(result.D, D)
+    torch.testing.assert_close(result.D.norm(dim=0), torch.ones(D.shape[1]))
+
+
+def test_nan_loss_raises_divergence_error():
+    D, x, _ = _data()
+    x[3, 0] = float("nan")
+    model = build_model("lista", D, 0.1, 2)
+    with pytest.raises(DivergenceError, match=r"LISTA.*step \d+.*nan"):
+        train_encoder(model, x, D, 0.1, epochs=1, batch_size=256, generator=torch.Generator().manual_seed(0))
+
+
+def test_bad_arguments_are_reported():
+    D, x, _ = _data()
+    with pytest.raises(ValueError, match="no parameters to learn"):
+        train_encoder(build_model("ista", D, 0.1, 2), x, D, 0.1)
+    with pytest.raises(ValueError, match="mode"):
+        train_encoder(build_model("lista", D, 0.1, 2), x, D, 0.1, mode="magic")
+    with pytest.raises(ValueError, match="layer_loss"):
+        train_encoder(build_model("lista", D, 0.1, 2), x, D, 0.1, layer_loss="some")
+
+
+def test_regression_stream_training():
+    D, _, _ = _data()
+    gen = torch.Generator().manual_seed(1)
+
+    def batch():
+        z = torch.randn(32, 32, generator=gen) * (torch.rand(32, 32, generator=gen) < 0.1)
+        return z @ D.T, z
+
+    model = build_model("alista", D, 0.1, 4)
+    result = train_regression_stream(model, batch, n_steps=60, lr=1e-2, log_every=20)
+    assert len(result.losses) == 3 and result.losses[-1] < result.losses[0]
+
+
+def test_supervised_training_learns_labels():
+    D, x, z = _data(n_samples=256)
+    y = (z[:, 0] > 0).long()  # depends on the first atom's coefficient sign
+    model = build_model("lista", D, 0.1, 3)
+    head = nn.Linear(D.shape[1], 2)
+    result = train_supervised(model, head, x, y, D, 0.1, sc_weight=0.1, epochs=20, batch_size=64, lr=1e-2,
+                              generator=torch.Generator().manual_seed(0))
+    assert result.losses[-1] < result.losses[0]
+    with torch.no_grad():
+        acc = float((head(model(x)).argmax(1) == y).float().mean())
+    assert acc > 0.8
+
+
+def test_learn_dictionary_shape_and_norms():
+    D, x, _ = _data(n_samples=200)
+    learned = learn_dictionary(x, 24, 0.1, seed=0, n_iter=2)
+    assert learned.shape == (16, 24) and learned.dtype == torch.float32
+    torch.testing.assert_close(learned.norm(dim=0), torch.ones(24))

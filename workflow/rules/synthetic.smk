@@ -1,0 +1,45 @@
+SYNTHETIC_RESULT = f"{RESULTS}/synthetic/{{dataset}}/{{model}}/seed{{seed}}.json"
+
+
+def synthetic_dataset(snr_db):
+    """Dataset label of a noise setting: synthetic_noiseless or synthetic_snr<dB>."""
+    return "synthetic_noiseless" if snr_db is None else f"synthetic_snr{snr_db:g}"
+
+
+def synthetic_params(wildcards):
+    """The job's --params: the problem, its noise level and the model's options, as JSON."""
+    cfg = config["synthetic"]
+    snr = {synthetic_dataset(s): s for s in cfg["snr_db"]}[wildcards.dataset]
+    options = cfg.get("model_options", {}).get(wildcards.model, {})
+    return json.dumps({**cfg["problem"], "snr_db": snr, "model_options": options}, sort_keys=True)
+
+
+def synthetic_results():
+    cfg = config["synthetic"]
+    return [
+        SYNTHETIC_RESULT.format(dataset=synthetic_dataset(s), model=m, seed=seed)
+        for s in cfg["snr_db"]
+        for m in cfg["models"]
+        for seed in task_seeds("synthetic")
+    ]
+
+
+TASK_RESULTS["synthetic"] = synthetic_results
+
+
+rule synthetic:
+    output:
+        SYNTHETIC_RESULT,
+    params:
+        hp=synthetic_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=lambda w: 0 if w.model in ("ista", "fista") else 1,
+    log:
+        f"{RESULTS}/logs/synthetic/{{dataset}}/{{model}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synthetic/{{dataset}}/{{model}}/seed{{seed}}.tsv"
+    shell:
+        "{DPBENCH} synthetic --model {wildcards.model} --seed {wildcards.seed} --dataset {wildcards.dataset}"
+        " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
