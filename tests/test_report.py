@@ -81,3 +81,27 @@ def test_tables_compile_with_latex(summary, tmp_path):
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_a_model_whose_every_seed_diverged_is_marked_failed(summary):
+    diverged = pd.DataFrame([
+        {"task": "clustering", "dataset": "digits", "model": "kmeansnet_big", "seed": s, "metric": None,
+         "value": None, "features": "pixels", "status": "diverged"}
+        for s in range(2)
+    ])
+    latex = task_table(pd.concat([summary, diverged]), "clustering").to_latex()
+    row = next(line for line in latex.splitlines() if line.startswith(r"kmeansnet\_big"))
+    assert row.count("failed") == 2  # ACC and NMI cells
+
+
+def test_divergence_is_recorded_not_raised(tmp_path):
+    from dpbench.results import divergence_recorded
+    from dpbench.runtime import DivergenceError
+
+    out = tmp_path / "r.json"
+    with divergence_recorded(out, task="synthetic", dataset="d", model="lista", seed=3, params={"lr": 1}):
+        raise DivergenceError("LISTA: training diverged at step 7: loss = nan")
+    frame = load_results([out])
+    assert frame.loc[0, "status"] == "diverged"
+    doc = json.loads(out.read_text())
+    assert "lista seed 3" in doc["message"] and "step 7" in doc["message"]

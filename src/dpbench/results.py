@@ -13,17 +13,22 @@ record into one row ``task,dataset,model,seed,metric,value[,extra columns]`` (be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dpbench.io import read_json, write_json
+from dpbench.runtime import DivergenceError
+
+log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ["task", "dataset", "model", "seed", "metric", "value"]
 
@@ -69,6 +74,30 @@ def write_result(
             "meta": dict(meta),
         },
     )
+
+
+@contextlib.contextmanager
+def divergence_recorded(
+    path: str | os.PathLike[str],
+    *,
+    task: str,
+    dataset: str,
+    model: str,
+    seed: int,
+    params: Mapping[str, Any],
+) -> Iterator[None]:
+    """Run a job's body; if its training diverges, write a ``status: "diverged"`` result instead.
+
+    The job then ends normally, so the rest of the grid goes on and the tables show the cell as
+    failed (with the message in the result file) rather than dropping it or printing NaN metrics.
+    """
+    try:
+        yield
+    except DivergenceError as err:
+        message = f"{task}/{dataset}/{model} seed {seed}: {err}"
+        log.error("%s -- recorded as diverged in %s", message, path)
+        write_result(path, task=task, dataset=dataset, model=model, seed=seed, records=[], params=params,
+                     meta={}, status="diverged", message=message)
 
 
 def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:

@@ -12,6 +12,10 @@ import numpy as np
 import torch
 
 
+class DivergenceError(RuntimeError):
+    """A training loss became NaN or infinite; the message names the model and the step."""
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """Map the config's ``device`` value (``auto|cpu|cuda``) to a torch device.
 

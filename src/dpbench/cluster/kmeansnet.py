@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from dpbench.cluster.kmeans import kmeans_plusplus
+from dpbench.runtime import DivergenceError
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class KMeansNet:
                 batch = x[perm[start : start + self.batch_size]]
                 loss = self.module_.loss(batch, tau)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"k-meansNet loss became {float(loss)} at epoch {epoch}")
+                    raise DivergenceError(f"k-meansNet: training diverged at epoch {epoch + 1}: loss = {loss.item()}")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -78,6 +78,19 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
                 for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(_digits(metric) + 3))]:
                     bold.loc[model, key] = True
+    failed = frame[frame["status"] != "ok"]
+    failed_cells = {(row["model"], _column_label(row, spec.column)) for _, row in failed.iterrows()}
+    for model, col in sorted(failed_cells):
+        for metric in metric_order or spec.metrics:
+            key = (col, METRIC_LABELS.get(metric, metric))
+            if key not in cells.columns:
+                cells[key] = ""
+                bold[key] = False
+            if model not in cells.index:
+                cells.loc[model] = ""
+                bold.loc[model] = False
+            if not cells.loc[model, key]:
+                cells.loc[model, key] = "failed"
     n_seeds = int(frame["seed"].nunique())
     caption = (
         f"{spec.title}: mean $\\pm$ sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}; best mean per column in bold; "

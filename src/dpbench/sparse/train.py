@@ -30,16 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dpbench.runtime import DivergenceError
 from dpbench.sparse.base import SparseEncoder, lasso_objective
 from dpbench.sparse.fista import FISTA
 
 logger = logging.getLogger(__name__)
 
 LAYER_LOSSES = ("final", "mean", "mean_log")
-
-
-class DivergenceError(RuntimeError):
-    """The training loss became NaN or infinite."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dpbench.cluster import KMeans, KMeansNet
 from dpbench.io import load_tensors, read_json, save_tensors
 from dpbench.metrics import clustering_scores
 from dpbench.results import write_result
-from dpbench.runtime import resolve_device, run_metadata, seed_everything
+from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,19 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     seed_everything(seed)
     log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
     model = build_model(model_name, n_clusters, seed, device, params)
+    meta = run_metadata(device, seed) | {"params": params, "status": "ok"}
     start = time.perf_counter()
-    pred = model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x)
+    try:
+        pred = torch.as_tensor(model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x), dtype=torch.int64)
+    except DivergenceError as err:
+        # recorded, not raised: the grid goes on and the table marks this cell as failed
+        log.error("%s on %s, seed %d: %s", model_name, features_path, seed, err)
+        pred, meta["status"], meta["message"] = torch.empty(0, dtype=torch.int64), "diverged", str(err)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    wall = time.perf_counter() - start
-    log.info("%s done in %.2f s", model_name, wall)
-    meta = run_metadata(device, seed) | {"fit_seconds": wall, "params": params}
-    save_tensors(output, {"pred": torch.as_tensor(pred, dtype=torch.int64), "meta_json": json.dumps(meta)})
+    meta["fit_seconds"] = time.perf_counter() - start
+    log.info("%s done in %.2f s", model_name, meta["fit_seconds"])
+    save_tensors(output, {"pred": pred, "meta_json": json.dumps(meta)})
 
 
 def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
@@ -77,11 +82,15 @@ def evaluate(pred_path: str, features_path: str, dataset: str, features: str, mo
     pred = load_tensors(pred_path)
     labels = load_tensors(features_path)["labels"]
     meta = json.loads(pred["meta_json"])
+    ident = {"task": "clustering", "dataset": dataset, "model": model, "seed": seed}
+    if meta.pop("status") != "ok":
+        write_result(output, **ident, records=[], params=meta.pop("params"), meta=meta, status="diverged", message=meta["message"])
+        return
     scores = clustering_scores(labels.numpy(), pred["pred"].numpy())
     log.info("%s %s/%s seed %d: %s", model, dataset, features, seed, scores)
     records = [{"metric": m, "value": v, "features": features} for m, v in scores.items()]
     records.append({"metric": "fit_seconds", "value": meta["fit_seconds"], "features": features})
-    write_result(output, task="clustering", dataset=dataset, model=model, seed=seed, records=records, params=meta.pop("params"), meta=meta)
+    write_result(output, **ident, records=records, params=meta.pop("params"), meta=meta)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

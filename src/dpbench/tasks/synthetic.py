@@ -16,7 +16,6 @@ batches; ISTA/FISTA are run untrained with ``lam``. For every depth ``t = 1..n_l
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
@@ -143,16 +142,11 @@ def run_synthetic(model_name: str, params: dict[str, Any], seed: int, device: to
 
 
 def _command(args: argparse.Namespace) -> None:
-    from dpbench.cli import UserError
-    from dpbench.results import write_result
+    from dpbench.cli import UserError, parse_params
+    from dpbench.results import divergence_recorded, write_result
     from dpbench.runtime import resolve_device, run_metadata, seed_everything
 
-    try:
-        overrides = json.loads(args.params)
-    except json.JSONDecodeError as err:
-        raise UserError(f"--params is not valid JSON: {err}") from err
-    if not isinstance(overrides, dict):
-        raise UserError("--params must be a JSON object")
+    overrides = parse_params(args.params)
     if args.model not in MODELS:
         raise UserError(f"unknown model {args.model!r}: expected one of {sorted(MODELS)}")
     params = resolve_params(overrides)
@@ -161,19 +155,12 @@ def _command(args: argparse.Namespace) -> None:
     except (RuntimeError, ValueError) as err:
         raise UserError(str(err)) from err
     seed_everything(args.seed)
-    start = time.perf_counter()
-    records = run_synthetic(args.model, params, args.seed, device)
-    meta = {**run_metadata(device, args.seed), "wall_time_s": time.perf_counter() - start}
-    write_result(
-        args.output,
-        task="synthetic",
-        dataset=args.dataset or dataset_name(params),
-        model=args.model,
-        seed=args.seed,
-        records=records,
-        params=params,
-        meta=meta,
-    )
+    ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
+    with divergence_recorded(args.output, **ident, params=params):
+        start = time.perf_counter()
+        records = run_synthetic(args.model, params, args.seed, device)
+        meta = {**run_metadata(device, args.seed), "wall_time_s": time.perf_counter() - start}
+        write_result(args.output, **ident, records=records, params=params, meta=meta)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
