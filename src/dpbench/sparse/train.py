@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.runtime import DivergenceError
 from dpbench.sparse.base import SparseEncoder, lasso_objective
 from dpbench.sparse.fista import FISTA
@@ -73,6 +74,20 @@ def _batches(n: int, batch_size: int, generator: torch.Generator | None, device:
     perm = torch.randperm(n, generator=generator).to(device)
     for start in range(0, n, batch_size):
         yield perm[start : start + batch_size]
+
+
+def _resume(checkpoint: TrainingCheckpoint | None, state: dict, generators: list, result: TrainResult) -> int:
+    """Restore a checkpoint into ``state``/``generators``/``result``; return the first epoch (or step) to run."""
+    progress = checkpoint.restore(state, generators) if checkpoint is not None else None
+    if progress is None:
+        return 1
+    result.losses, result.steps = list(progress["losses"]), int(progress["steps"])
+    return int(progress["done"]) + 1
+
+
+def _save(checkpoint: TrainingCheckpoint | None, state: dict, generators: list, result: TrainResult, done: int) -> None:
+    if checkpoint is not None:
+        checkpoint.maybe_save(state, generators, {"done": done, "steps": result.steps, "losses": result.losses})
 
 
 def _optimise(
@@ -120,6 +135,7 @@ def train_encoder(
     device: torch.device | str | None = None,
     log_every: int = 1,
     fista_iters: int = 1000,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``x_train`` (``n_samples x n_features``) with Adam.
 
@@ -128,6 +144,7 @@ def train_encoder(
     step) and returned in the result. ``mode="regress"``: minimise the mean over the batch of
     ``||model(x) - z*||^2`` where ``z*`` are ``targets`` or, if None, ``fista_iters`` FISTA codes.
     ``layer_loss`` is ``"final"`` or ``"mean"`` (over layers, see the module docstring).
+    With a ``checkpoint``, the state is saved periodically and an interrupted run resumes from it.
     """
     if mode not in ("unsupervised", "regress"):
         raise ValueError(f"unknown training mode {mode!r}: expected 'unsupervised' or 'regress'")
@@ -157,7 +174,9 @@ def train_encoder(
     optimiser = torch.optim.Adam(params, lr=lr)
     name = type(model).__name__
     result = TrainResult()
-    for epoch in range(1, epochs + 1):
+    state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
+    first_epoch = _resume(checkpoint, state, [generator], result)
+    for epoch in range(first_epoch, epochs + 1):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb = x[idx]
@@ -170,6 +189,7 @@ def train_encoder(
             value = _optimise(name, lambda: _layer_loss(model, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
+        _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: %s loss %.6g", name, epoch, epochs, mode, result.losses[-1])
     model.eval()
@@ -186,12 +206,16 @@ def train_regression_stream(
     layer_loss: str = "mean",
     device: torch.device | str | None = None,
     log_every: int = 100,
+    checkpoint: TrainingCheckpoint | None = None,
+    rng: torch.Generator | None = None,
 ) -> TrainResult:
     """Regress ``model(x)`` onto ``z`` for ``n_steps`` Adam steps on batches ``(x, z) = sample_batch()``.
 
     The loss is the batch mean of ``||z_t - z||^2`` for the last layer (``layer_loss="final"``),
     averaged over all layers (``"mean"``) or its logarithm averaged over layers (``"mean_log"``).
-    ``result.losses`` holds the mean loss of each logging window.
+    ``result.losses`` holds the mean loss of each logging window. With a ``checkpoint``, the state
+    (including ``rng``, the generator ``sample_batch`` draws from) is saved at the end of logging
+    windows and an interrupted run resumes from it.
     """
     _check_layer_loss(layer_loss)
     if not model.trainable:
@@ -202,8 +226,10 @@ def train_regression_stream(
     optimiser = torch.optim.Adam(params, lr=lr)
     name = type(model).__name__
     result = TrainResult()
+    state = {"model": model, "optimiser": optimiser}
+    first_step = _resume(checkpoint, state, [rng], result)
     window: list[float] = []
-    for step in range(1, n_steps + 1):
+    for step in range(first_step, n_steps + 1):
         xb, zb = (t.to(device=device, dtype=model.D.dtype) for t in sample_batch())
 
         def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
@@ -213,6 +239,7 @@ def train_regression_stream(
         if log_every and (step % log_every == 0 or step == n_steps):
             result.losses.append(sum(window) / len(window))
             window = []
+            _save(checkpoint, state, [rng], result, step)
             logger.info("%s step %d/%d: regression loss %.6g", name, step, n_steps, result.losses[-1])
     result.steps = n_steps
     model.eval()
@@ -235,6 +262,7 @@ def train_supervised(
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
     log_every: int = 1,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> TrainResult:
     """Train encoder and ``head`` (e.g. ``nn.Linear(n_atoms, n_classes)``) jointly.
 
@@ -253,7 +281,9 @@ def train_supervised(
     optimiser = torch.optim.Adam(params, lr=lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
     result = TrainResult()
-    for epoch in range(1, epochs + 1):
+    state = {"model": model, "head": head, "optimiser": optimiser}
+    first_epoch = _resume(checkpoint, state, [generator], result)
+    for epoch in range(first_epoch, epochs + 1):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb, yb = x[idx], y[idx]
@@ -266,6 +296,7 @@ def train_supervised(
             value = _optimise(name, loss_fn, optimiser, result.steps)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
+        _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
     model.eval()

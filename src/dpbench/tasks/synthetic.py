@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.sparse import MODELS, build_model, lasso_objective
 from dpbench.sparse.train import fista_codes, train_regression_stream
 
@@ -100,9 +101,15 @@ def sample_problem(
     return x, z
 
 
-def run_synthetic(model_name: str, params: dict[str, Any], seed: int, device: torch.device | str) -> list[dict[str, Any]]:
+def run_synthetic(
+    model_name: str,
+    params: dict[str, Any],
+    seed: int,
+    device: torch.device | str,
+    checkpoint: TrainingCheckpoint | None = None,
+) -> list[dict[str, Any]]:
     """Train (if learnable) and evaluate ``model_name``; one ``nmse_db`` and one ``objective_gap``
-    record per depth ``t = 1..n_layers``."""
+    record per depth ``t = 1..n_layers``. Training resumes from ``checkpoint`` when one is saved."""
     if model_name not in MODELS:
         raise ValueError(f"unknown sparse-coding model {model_name!r}: expected one of {sorted(MODELS)}")
     params = resolve_params(params)
@@ -126,6 +133,8 @@ def run_synthetic(model_name: str, params: dict[str, Any], seed: int, device: to
             layer_loss=params["layer_loss"],
             device=device,
             log_every=params["log_every"],
+            checkpoint=checkpoint,
+            rng=train_gen,
         )
         logger.info("%s trained in %.1f s", model_name, time.perf_counter() - start)
 
@@ -158,9 +167,11 @@ def _command(args: argparse.Namespace) -> None:
     ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
     with divergence_recorded(args.output, **ident, params=params):
         start = time.perf_counter()
-        records = run_synthetic(args.model, params, args.seed, device)
+        checkpoint = TrainingCheckpoint(f"{args.output}.ckpt")
+        records = run_synthetic(args.model, params, args.seed, device, checkpoint)
         meta = {**run_metadata(device, args.seed), "wall_time_s": time.perf_counter() - start}
         write_result(args.output, **ident, records=records, params=params, meta=meta)
+        checkpoint.discard()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

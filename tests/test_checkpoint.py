@@ -1,0 +1,101 @@
+"""Interrupted training resumes from its checkpoint and ends exactly where an uninterrupted run does."""
+
+import pytest
+import torch
+
+import dpbench.sparse.train as train_mod
+from dpbench.checkpoint import TrainingCheckpoint
+from dpbench.sparse import build_model
+from dpbench.sparse.train import train_encoder, train_supervised
+
+
+class Interrupt(Exception):
+    pass
+
+
+def problem():
+    gen = torch.Generator().manual_seed(0)
+    D = torch.randn(12, 20, generator=gen)
+    D /= D.norm(dim=0)
+    x = torch.randn(64, 20, generator=gen).mul(torch.rand(64, 20, generator=gen) < 0.2) @ D.T
+    return D, x
+
+
+def interrupt_at(monkeypatch, step):
+    real = train_mod._optimise
+
+    def optimise(name, loss_fn, optimiser, n, after_step=None):
+        if n == step:
+            raise Interrupt
+        return real(name, loss_fn, optimiser, n, after_step)
+
+    monkeypatch.setattr(train_mod, "_optimise", optimise)
+
+
+def test_train_encoder_resumes_bitwise(tmp_path, monkeypatch):
+    D, x = problem()
+    kwargs = dict(epochs=4, batch_size=16, lr=1e-2, log_every=0)
+
+    ref = build_model("lista", D, 0.1, 3)
+    train_encoder(ref, x, D, 0.1, generator=torch.Generator().manual_seed(1), **kwargs)
+
+    ckpt = TrainingCheckpoint(tmp_path / "job.ckpt", every_seconds=0)
+    model = build_model("lista", D, 0.1, 3)
+    interrupt_at(monkeypatch, 11)  # in the third epoch: epochs 1-2 are checkpointed
+    with pytest.raises(Interrupt):
+        train_encoder(model, x, D, 0.1, generator=torch.Generator().manual_seed(1), checkpoint=ckpt, **kwargs)
+    assert ckpt.path.exists()
+    monkeypatch.undo()
+
+    resumed = build_model("lista", D, 0.1, 3)  # a fresh process: new model, generator from the seed
+    result = train_encoder(resumed, x, D, 0.1, generator=torch.Generator().manual_seed(1), checkpoint=ckpt, **kwargs)
+    assert result.steps == 16 and len(result.losses) == 4
+    for a, b in zip(ref.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    ckpt.discard()
+    assert not ckpt.path.exists()
+
+
+def test_train_supervised_resumes_bitwise(tmp_path, monkeypatch):
+    D, x = problem()
+    y = (x[:, 0] > 0).long()
+    kwargs = dict(epochs=3, batch_size=16, lr=1e-2, log_every=0)
+
+    def run(ckpt=None):
+        model, head = build_model("sc2net", D, 0.1, 2), torch.nn.Linear(20, 2)
+        torch.manual_seed(0)
+        head.reset_parameters()
+        train_supervised(model, head, x, y, D, 0.1, generator=torch.Generator().manual_seed(2), checkpoint=ckpt, **kwargs)
+        return model, head
+
+    ref_model, ref_head = run()
+    ckpt = TrainingCheckpoint(tmp_path / "sup.ckpt", every_seconds=0)
+    interrupt_at(monkeypatch, 6)
+    with pytest.raises(Interrupt):
+        run(ckpt)
+    monkeypatch.undo()
+    model, head = run(ckpt)
+    assert torch.equal(head.weight, ref_head.weight)
+    for a, b in zip(ref_model.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_missing_state_is_named(tmp_path):
+    ckpt = TrainingCheckpoint(tmp_path / "c.ckpt", every_seconds=0)
+    model = torch.nn.Linear(2, 2)
+    ckpt.maybe_save({"model": model}, [], {"done": 1, "steps": 1, "losses": [0.5]})
+    with pytest.raises(ValueError, match="c.ckpt lacks \\['head'\\]"):
+        ckpt.restore({"model": model, "head": model})
+
+
+def test_synthetic_job_resumes_to_identical_records(tmp_path, monkeypatch):
+    from dpbench.tasks.synthetic import run_synthetic
+
+    params = {"m": 16, "n": 32, "n_layers": 3, "n_steps": 40, "log_every": 10, "n_test": 50, "fista_iters": 200}
+    ref = run_synthetic("lista_cp", params, 0, "cpu")
+    ckpt = TrainingCheckpoint(tmp_path / "s.ckpt", every_seconds=0)
+    interrupt_at(monkeypatch, 25)
+    with pytest.raises(Interrupt):
+        run_synthetic("lista_cp", params, 0, "cpu", ckpt)
+    monkeypatch.undo()
+    assert run_synthetic("lista_cp", params, 0, "cpu", ckpt) == ref
