@@ -5,7 +5,8 @@ jointly learned dictionary, the random generators it draws batches from, and its
 every ``every_seconds`` to ``path``, atomically. A restarted job with the same checkpoint path loads
 that state and continues from the saved step; with the same generators restored, the resumed run
 follows the uninterrupted one exactly. The job deletes the checkpoint once its result is written.
-Checkpoints are read with ``weights_only=True``.
+Checkpoints are read with ``weights_only=True``. The default interval is 60 s, or the value of the
+environment variable ``DPBENCH_CHECKPOINT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 class TrainingCheckpoint:
     """Save and restore a training loop's state at ``path`` (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str], every_seconds: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], every_seconds: float | None = None) -> None:
         self.path = Path(path)
+        if every_seconds is None:
+            every_seconds = float(os.environ.get("DPBENCH_CHECKPOINT_SECONDS", 60))
         self.every_seconds = every_seconds
         self._last_save = time.monotonic()
 

@@ -1,4 +1,5 @@
-CLUSTER_DIR = f"{RESULTS}/clustering/{{dataset}}/{{features}}/{{model}}/seed{{seed}}"
+CLUSTER_JOB = "clustering/{dataset}/{features}/{model}/seed{seed}"
+CLUSTER_DIR = f"{RESULTS}/{CLUSTER_JOB}"
 
 
 def clustering_results():
@@ -8,7 +9,7 @@ def clustering_results():
         CLUSTER_DIR.format(dataset=d, features=f, model=m, seed=s) + "/metrics.json"
         for d, f in runs
         for m in cfg["models"]
-        for s in SEEDS
+        for s in task_seeds("clustering")
     ]
 
 
@@ -23,13 +24,13 @@ rule cluster_fit:
     params:
         hp=lambda w: hyperparameters("clustering", w.model),
         device=config["device"],
-    threads: 1
+    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
     resources:
         gpu=lambda w: 0 if w.model == "sklearn_kmeans" else 1,
     log:
-        f"{RESULTS}/logs/{CLUSTER_DIR}/fit.log",
+        f"{RESULTS}/logs/{CLUSTER_JOB}/fit.log",
     benchmark:
-        f"{RESULTS}/benchmarks/{CLUSTER_DIR}/fit.tsv"
+        f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
     shell:
         "{DPBENCH} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
         " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
@@ -42,7 +43,7 @@ rule cluster_evaluate:
     output:
         f"{CLUSTER_DIR}/metrics.json",
     log:
-        f"{RESULTS}/logs/{CLUSTER_DIR}/evaluate.log",
+        f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
     shell:
         "{DPBENCH} cluster-evaluate --pred {input.pred} --features {input.features} --dataset {wildcards.dataset}"
         " --feature-kind {wildcards.features} --model {wildcards.model} --seed {wildcards.seed} --output {output} 2> {log}"
