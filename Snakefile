@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/clustering.smk"
 include: "workflow/rules/images.smk"
 include: "workflow/rules/synthetic.smk"
+include: "workflow/rules/anomaly.smk"
 include: "workflow/rules/report.smk"
 
 

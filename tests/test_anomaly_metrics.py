@@ -88,3 +88,13 @@ def test_resolve_params_names_unknown_key():
     with pytest.raises(ValueError, match="'pool'"):
         scoring.resolve_params({"pool": "median"})
     assert scoring.resolve_params({"lam": 0.2})["lam"] == 0.2
+
+
+def test_chunked_features_match_whole_clip():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(23, 16, 20), dtype=np.uint8)
+    kw = dict(scale=0.5, kind="diff", patch=4, depth=3, stride=2)
+    whole = features.clip_features(frames, **kw)
+    parts = list(features.iter_clip_features(frames, chunk=6, **kw))
+    assert len(parts) == 4
+    torch.testing.assert_close(torch.cat(parts), whole)

@@ -40,7 +40,9 @@ def test_layout_and_labels(tmp_path):
     assert [lab.sum() > 0 for lab in data.labels] == [True] * 4
 
 
-@pytest.mark.parametrize(("event", "ratio"), [("bike", 2.0), ("wrong_way", 1.2), ("cart", 1.2)])
+# a fast bike adds much motion; a sideways walker or a cart only a little (by design: motion
+# energy alone should not give the events away)
+@pytest.mark.parametrize(("event", "ratio"), [("bike", 1.5), ("wrong_way", 1.1), ("cart", 1.05)])
 def test_abnormal_frames_have_more_motion(event, ratio):
     rng = np.random.default_rng(0)
     bg = sv._background(rng, 64)

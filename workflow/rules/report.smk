@@ -1,5 +1,6 @@
 localrules:
     aggregate,
+    anomaly_figures,
     table,
     figure,
     figures,
@@ -36,6 +37,8 @@ rule table:
 rule figure:
     input:
         SUMMARY_CSV,
+    wildcard_constraints:
+        figure="|".join(summary_figure_names()),
     output:
         pdf=f"{RESULTS}/figures/{{figure}}.pdf",
         png=report(

@@ -113,3 +113,19 @@ def clip_features(frames: np.ndarray, *, scale: float, kind: str, patch: int, de
     """uint8 frames (T, H, W) -> cuboids (T - depth, n_patches, dim) (before normalisation)."""
     vol = motion_volume(to_float_frames(frames, scale), kind)
     return cuboids(vol, patch, depth, stride)
+
+
+def iter_clip_features(
+    frames: np.ndarray, *, scale: float, kind: str, patch: int, depth: int, stride: int, chunk: int = 64
+):
+    """Like :func:`clip_features`, in chunks of at most ``chunk`` scored frames (bounded memory).
+
+    Yields cuboid tensors (n, n_patches, dim) whose frames follow each other: concatenated along the
+    first axis they equal ``clip_features(frames, ...)``.
+    """
+    n_frames = len(frames)
+    if n_frames <= depth:
+        raise ValueError(f"clip too short: {n_frames} frames for cuboids of depth {depth}")
+    for start in range(0, n_frames - depth, chunk):
+        sub = frames[start : start + chunk + depth]
+        yield clip_features(sub, scale=scale, kind=kind, patch=patch, depth=depth, stride=stride)

@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from dpbench.anomaly.datasets import AnomalyData
-from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, clip_features, pad_frames
+from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, iter_clip_features, pad_frames
 from dpbench.metrics import equal_error_rate, roc_auc
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "motion_quantile": 0.5,  # drop training cuboids below this quantile of motion energy
     "max_train_patches": 10000,
     "n_atoms": 64,
-    "lam": 0.1,
+    "lam": 0.3,
     "n_layers": 16,
     "dict_iter": 5,  # passes of dictionary learning
-    "epochs": 10,
+    "epochs": 5,
     "batch_size": 256,
     "lr": 1e-3,
     "layer_loss": "final",  # final | mean
@@ -130,16 +130,27 @@ class AnomalyResult:
 
 
 def training_cuboids(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> torch.Tensor:
-    """Normal training cuboids (flattened), the low-motion ones dropped, subsampled."""
-    feats = [
-        clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]).flatten(0, 1)
-        for clip in data.train
-    ]
+    """Normal training cuboids (flattened), the low-motion ones dropped, subsampled.
+
+    Each clip first contributes a random subset of its cuboids (enough to leave
+    ``max_train_patches`` after the motion filter), so memory stays bounded on long videos.
+    """
+    q = float(p["motion_quantile"])
+    per_clip = int(np.ceil(2 * p["max_train_patches"] / (1 - q) / max(len(data.train), 1)))
+    feats = []
+    for clip in data.train:
+        cubs = torch.cat([
+            c.flatten(0, 1)
+            for c in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"])
+        ])
+        if cubs.shape[0] > per_clip:
+            cubs = cubs[torch.randperm(cubs.shape[0], generator=generator)[:per_clip]]
+        feats.append(cubs)
     x = torch.cat(feats)
     energy = x.pow(2).sum(dim=-1)
-    if p["motion_quantile"] > 0:
-        threshold = torch.quantile(energy[torch.randperm(energy.numel(), generator=generator)[:100000]], float(p["motion_quantile"]))
-        x = x[energy > threshold]
+    if q > 0:
+        sample = energy[torch.randperm(energy.numel(), generator=generator)[:100000]]
+        x = x[energy > torch.quantile(sample, q)]
     if x.shape[0] == 0:
         raise ValueError("no training cuboid has any motion: the training clips are static")
     if x.shape[0] > p["max_train_patches"]:
@@ -197,25 +208,28 @@ def run_anomaly(
         patch_scores(model, x_train[: min(256, x_train.shape[0])].to(device), D_dev, p["lam"])
         _sync(device)
         for name, clip, labels in zip(data.test_names, data.test, data.labels):
-            cub = norm(clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]))
-            n_t, n_p, dim = cub.shape
-            flat = cub.reshape(-1, dim).to(device)
-            scores = torch.empty(flat.shape[0], dtype=torch.float64)
-            for start in range(0, flat.shape[0], p["encode_batch"]):
-                xb = flat[start : start + p["encode_batch"]]
-                _sync(device)
-                t0 = time.perf_counter()
-                z = model(xb)
-                _sync(device)
-                encode_time += time.perf_counter() - t0
-                residual = xb - z @ D_dev.T
-                s = 0.5 * residual.pow(2).sum(dim=-1) + p["lam"] * z.abs().sum(dim=-1)
-                scores[start : start + xb.shape[0]] = s.double().cpu()
-            per = scores.reshape(n_t, n_p)
-            pooled = (per.max(dim=1).values if p["pool"] == "max" else per.mean(dim=1)).numpy()
+            pooled_parts = []
+            for raw_cub in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]):
+                cub = norm(raw_cub)
+                n_t, n_p, dim = cub.shape
+                flat = cub.reshape(-1, dim).to(device)
+                scores = torch.empty(flat.shape[0], dtype=torch.float64)
+                for start in range(0, flat.shape[0], p["encode_batch"]):
+                    xb = flat[start : start + p["encode_batch"]]
+                    _sync(device)
+                    t0 = time.perf_counter()
+                    z = model(xb)
+                    _sync(device)
+                    encode_time += time.perf_counter() - t0
+                    residual = xb - z @ D_dev.T
+                    s = 0.5 * residual.pow(2).sum(dim=-1) + p["lam"] * z.abs().sum(dim=-1)
+                    scores[start : start + xb.shape[0]] = s.double().cpu()
+                per = scores.reshape(n_t, n_p)
+                pooled_parts.append((per.max(dim=1).values if p["pool"] == "max" else per.mean(dim=1)).numpy())
+                n_frames_total += n_t  # frames whose cuboids went through the encoder
+            pooled = np.concatenate(pooled_parts)
             raw = pad_frames(pooled, p["depth"])
             final = minmax(moving_average(raw, p["smooth"]))
-            n_frames_total += n_t  # frames whose cuboids went through the encoder
             rows.append(pd.DataFrame({
                 "clip": name, "frame": np.arange(1, clip.shape[0] + 1), "score": final, "raw_score": raw,
                 "label": np.asarray(labels, dtype=np.int8),

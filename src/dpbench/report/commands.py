@@ -46,6 +46,13 @@ def _figure(args: argparse.Namespace) -> None:
     log.info("wrote %s and %s", args.pdf, args.png)
 
 
+def _anomaly_figures(args: argparse.Namespace) -> None:
+    from dpbench.report.anomaly_figures import write_anomaly_figures
+
+    write_anomaly_figures(args.scores, args.dataset, {"pdf": args.roc_pdf, "png": args.roc_png},
+                          {"pdf": args.trace_pdf, "png": args.trace_png})
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("aggregate", help="collect per-job result files into summary.csv/.parquet")
     p.add_argument("inputs", nargs="*", help="per-job result JSON files")
@@ -66,3 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pdf", required=True)
     p.add_argument("--png", required=True)
     p.set_defaults(func=_figure)
+
+    p = sub.add_parser("anomaly-figures", help="ROC curves and a score trace from per-frame anomaly scores")
+    p.add_argument("scores", nargs="+", help="per-frame score CSVs, <...>/<model>/seed<k>.scores.csv")
+    p.add_argument("--dataset", required=True)
+    for name in ("roc-pdf", "roc-png", "trace-pdf", "trace-png"):
+        p.add_argument(f"--{name}", required=True)
+    p.set_defaults(func=_anomaly_figures)

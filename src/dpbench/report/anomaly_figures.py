@@ -1,0 +1,76 @@
+"""Anomaly-detection figures drawn from the saved per-frame scores (``*.scores.csv`` of each job).
+
+- ROC curves: frame-level, pooled over all test frames, one curve per model (one seed).
+- Score trace: the normalised anomaly score over time for one test clip, one line per model, with
+  the ground-truth abnormal frames shaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from sklearn.metrics import auc as area_under_curve
+from sklearn.metrics import roc_curve
+
+from dpbench.report.figures import model_palette, save_figure
+from dpbench.report.specs import model_rank
+
+
+def read_scores(paths: list[str | Path]) -> pd.DataFrame:
+    """Concatenate per-frame score files ``<...>/<model>/seed<k>.scores.csv``, adding a ``model`` column."""
+    frames = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"missing per-frame score file: {path}")
+        frames.append(pd.read_csv(path).assign(model=path.parent.name))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _models(scores: pd.DataFrame) -> list[str]:
+    return sorted(scores["model"].unique(), key=lambda m: (model_rank(m), m))
+
+
+def roc_figure(scores: pd.DataFrame, title: str) -> plt.Figure:
+    """Frame-level ROC curve of every model (pooled over all test frames)."""
+    models = _models(scores)
+    palette = model_palette(models)
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for model in models:
+        sub = scores[scores["model"] == model]
+        fpr, tpr, _ = roc_curve(sub["label"], sub["score"])
+        ax.plot(fpr, tpr, color=palette[model], label=f"{model} (AUC {area_under_curve(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def trace_figure(scores: pd.DataFrame, title: str, clip: str | None = None) -> plt.Figure:
+    """Anomaly score over time for ``clip`` (default: the first test clip with an abnormal span)."""
+    if clip is None:
+        abnormal = scores.groupby("clip")["label"].max()
+        clip = sorted(abnormal[abnormal > 0].index)[0] if (abnormal > 0).any() else sorted(abnormal.index)[0]
+    sub = scores[scores["clip"] == clip]
+    models = _models(sub)
+    palette = model_palette(models)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    first = sub[sub["model"] == models[0]].sort_values("frame")
+    labels = first["label"].to_numpy()
+    frames = first["frame"].to_numpy()
+    ax.fill_between(frames, 0, 1, where=labels > 0, step="mid", color="tab:red", alpha=0.15, label="abnormal (ground truth)")
+    for model in models:
+        m = sub[sub["model"] == model].sort_values("frame")
+        ax.plot(m["frame"], m["score"], color=palette[model], lw=1.2, label=model)
+    ax.set(xlabel="frame", ylabel="normalised anomaly score", title=f"{title}, clip {clip}", ylim=(0, 1.02))
+    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    return fig
+
+
+def write_anomaly_figures(paths: list[str | Path], dataset: str, roc: dict[str, str], trace: dict[str, str]) -> None:
+    """Write the ROC (``roc["pdf"]``, ``roc["png"]``) and score-trace figures of ``dataset``."""
+    scores = read_scores(paths)
+    save_figure(roc_figure(scores, f"{dataset}: frame-level ROC"), roc["pdf"], roc["png"])
+    save_figure(trace_figure(scores, dataset), trace["pdf"], trace["png"])
