@@ -33,7 +33,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(repo, tmp_path):
         "clustering: {enabled: true, datasets: [digits], models: [kmeans], seeds: [0]}\n"
         "synthetic:\n  enabled: true\n  seeds: [0]\n  models: [ista, lista]\n"
         "  problem: {n_steps: 1500, log_every: 50}\n"
-        "images: {enabled: false}\n"
+        "images: {enabled: false}\nanomaly: {enabled: false}\n"
     )
     env = {**os.environ, "DPBENCH_CHECKPOINT_SECONDS": "0"}
 
