@@ -23,10 +23,6 @@ AVENUE_VIDEO_SHA256_UNPUBLISHED: str | None = None
 AVENUE_GT_SHA256_UNPUBLISHED: str | None = None
 
 
-class MissingVideoReaderError(RuntimeError):
-    """No library able to decode ``.avi`` files is installed."""
-
-
 def labels_from_mat(path: str | os.PathLike[str]) -> np.ndarray:
     """Per-frame 0/1 labels (int8) from an Avenue ``N_label.mat`` file (``volLabel`` cell of masks)."""
     from scipy.io import loadmat
@@ -83,49 +79,18 @@ def find_layout(data_dir: str | os.PathLike[str]) -> dict[str, object]:
     return {"train": train, "test": test, "labels": [by_number[_number(t)] for t in test]}
 
 
-def _gray(frame: np.ndarray) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.ndim == 3:
-        frame = frame[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        return np.clip(np.round(frame), 0, 255).astype(np.uint8)
-    return frame.astype(np.uint8)
-
-
 def read_video(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode a video into a uint8 grey array (T, H, W) with PyAV, imageio-ffmpeg or OpenCV."""
+    """Decode a video into a uint8 grey array (T, H, W) with PyAV (FFmpeg)."""
+    import av
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"missing video: {path}")
     try:
-        import av  # PyAV (also what torchvision.io.read_video uses)
-    except ImportError:
-        av = None
-    if av is not None:
         with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
-        return np.stack(frames).astype(np.uint8)
-    try:
-        import imageio_ffmpeg  # noqa: F401
-        import imageio.v3 as iio
-
-        return np.stack([_gray(f) for f in iio.imiter(path, plugin="FFMPEG")])
-    except ImportError:
-        pass
-    try:
-        import cv2
-    except ImportError:
-        cv2 = None
-    if cv2 is not None:
-        cap = cv2.VideoCapture(str(path))
-        frames = []
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-        cap.release()
-        if frames:
-            return np.stack(frames)
-    raise MissingVideoReaderError(
-        f"cannot decode {path}: no video reader installed; the Avenue videos need PyAV ('av') or 'imageio-ffmpeg'"
-    )
+            frames = [frame.to_ndarray(format="gray") for frame in container.decode(video=0)]
+    except av.error.FFmpegError as err:
+        raise ValueError(f"cannot decode video {path}: {err}") from err
+    if not frames:
+        raise ValueError(f"video {path} has no frames")
+    return np.stack(frames).astype(np.uint8)

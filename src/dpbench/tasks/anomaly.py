@@ -111,13 +111,9 @@ def _synth(a: argparse.Namespace) -> None:
 
 
 def _prepare(a: argparse.Namespace) -> None:
-    from dpbench.anomaly.avenue import MissingVideoReaderError
     from dpbench.anomaly.datasets import prepare
 
-    try:
-        prepare(a.dataset, a.data_dir, a.output, scale=a.scale)
-    except MissingVideoReaderError as err:
-        raise UserError(str(err)) from err
+    prepare(a.dataset, a.data_dir, a.output, scale=a.scale)
 
 
 def _download(a: argparse.Namespace) -> None:
