@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "dpbench.data.commands",
     "dpbench.tasks.clustering",
     "dpbench.tasks.anomaly",
+    "dpbench.tasks.synthetic",
+    "dpbench.tasks.images",
     "dpbench.report.commands",
 ]
 
@@ -53,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from dpbench.gpu_slots import slot_for_args
+
     try:
-        args.func(args)
+        with slot_for_args(args):  # several GPUs, no SLURM: this job takes one (dpbench/gpu_slots.py)
+            args.func(args)
     except (UserError, FileNotFoundError, ValueError) as err:
         print(f"dpbench {args.command}: error: {err}", file=sys.stderr)
         return 1

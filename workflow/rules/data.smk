@@ -1,3 +1,8 @@
+# downloads need the internet (often missing on compute nodes): they run where Snakemake runs
+localrules:
+    download,
+
+
 rule download:
     output:
         f"{DATA}/raw/{{dataset}}.complete",
@@ -29,7 +34,9 @@ rule features:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
     params:
         device=config["device"],
-    threads: 2
+    # pixels: a reshape; resnet50: image decoding + the network (torch threads on CPU). Capped by
+    # --cores locally; --cpus-per-task on SLURM
+    threads: lambda w: 1 if w.features == "pixels" else 8
     resources:
         gpu=lambda w: 0 if w.features == "pixels" else 1,
     log:
