@@ -1,7 +1,9 @@
 """Command-line interface: ``python -m dpbench <command> ...``.
 
 The Snakemake rules call these commands; each command lives in the module that owns the logic
-and registers itself through a ``register(subparsers)`` function listed in ``COMMAND_MODULES``.
+and registers itself through that module's ``register(subparsers)`` function. ``COMMANDS`` maps
+each command to its module, so a job imports only the module it runs (a training job need not
+import the plotting stack, nor a plotting job PyTorch): start-up time counts, once per job.
 """
 
 from __future__ import annotations
@@ -13,14 +15,27 @@ import logging
 import sys
 from typing import Any
 
-COMMAND_MODULES = [
-    "dpbench.data.commands",
-    "dpbench.tasks.clustering",
-    "dpbench.tasks.anomaly",
-    "dpbench.tasks.synthetic",
-    "dpbench.tasks.images",
-    "dpbench.report.commands",
-]
+_DATA, _REPORT = "dpbench.data.commands", "dpbench.report.commands"
+_ANOMALY, _IMAGES = "dpbench.tasks.anomaly", "dpbench.tasks.images"
+COMMANDS: dict[str, str] = {
+    "download": _DATA,
+    "prepare": _DATA,
+    "features": _DATA,
+    "cluster-fit": "dpbench.tasks.clustering",
+    "cluster-evaluate": "dpbench.tasks.clustering",
+    "synthetic": "dpbench.tasks.synthetic",
+    "images-dictionary": _IMAGES,
+    "images-run": _IMAGES,
+    "images-error-figure": _IMAGES,
+    "anomaly-synth": _ANOMALY,
+    "anomaly-download": _ANOMALY,
+    "anomaly-prepare": _ANOMALY,
+    "anomaly-run": _ANOMALY,
+    "aggregate": _REPORT,
+    "table": _REPORT,
+    "figure": _REPORT,
+    "anomaly-figures": _REPORT,
+}
 
 
 class UserError(Exception):
@@ -38,18 +53,21 @@ def parse_params(text: str) -> dict[str, Any]:
     return params
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or only the commands of ``command``'s module."""
     parser = argparse.ArgumentParser(prog="dpbench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,0 +1,30 @@
+import argparse
+import importlib
+
+import pytest
+
+from dpbench.cli import COMMANDS, build_parser, main, parse_params, UserError
+
+
+def test_every_command_is_registered_by_its_module():
+    for command, module in COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert command in sub.choices, f"{module} does not register {command!r}"
+    full = build_parser()
+    registered = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(registered) == set(COMMANDS)
+
+
+def test_user_errors_are_one_line(capsys, tmp_path):
+    assert main(["table", "--summary", str(tmp_path / "none.csv"), "--task", "clustering", "--output", str(tmp_path / "t.tex")]) == 1
+    err = capsys.readouterr().err
+    assert "error: missing summary file" in err and "none.csv" in err and "Traceback" not in err
+
+
+def test_parse_params():
+    assert parse_params('{"lr": 0.1}') == {"lr": 0.1}
+    with pytest.raises(UserError, match="JSON object"):
+        parse_params("[1]")
+    with pytest.raises(UserError, match="not valid JSON"):
+        parse_params("{lr")
