@@ -62,6 +62,13 @@ def result_files():
     return [path for task in enabled_tasks() for path in TASK_RESULTS[task]()]
 
 
+def summary_figure_names():
+    """Names of the figures drawn from summary.csv alone (dpbench.report.figures.FIGURES)."""
+    from dpbench.report.figures import FIGURES
+
+    return [name for figures in FIGURES.values() for name in figures]
+
+
 def report_outputs():
     """The table and figures of every enabled task."""
     from dpbench.report.figures import FIGURES

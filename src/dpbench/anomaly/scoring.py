@@ -173,7 +173,7 @@ def run_anomaly(
     from dpbench.sparse.train import train_encoder
 
     p = resolve_params(params)
-    generator = seed_everything(seed)
+    generator = seed_everything(seed, device)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()

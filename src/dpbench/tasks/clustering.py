@@ -59,7 +59,7 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     x, labels = data["features"], data["labels"]
     n_clusters = int(labels.max()) + 1
     device = resolve_device(device_name)
-    seed_everything(seed)
+    seed_everything(seed, device)
     log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
     model = build_model(model_name, n_clusters, seed, device, params)
     meta = run_metadata(device, seed) | {"params": params, "status": "ok"}

@@ -163,7 +163,7 @@ def _command(args: argparse.Namespace) -> None:
         device = resolve_device(args.device)
     except (RuntimeError, ValueError) as err:
         raise UserError(str(err)) from err
-    seed_everything(args.seed)
+    seed_everything(args.seed, device)
     ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
     with divergence_recorded(args.output, **ident, params=params):
         start = time.perf_counter()
