@@ -168,7 +168,7 @@ def test_cli_takes_a_slot_around_the_command(tmp_path, monkeypatch):
         seen["cvd"] = os.environ["CUDA_VISIBLE_DEVICES"]
 
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: _Wrapped(parser, fake_command))
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: _Wrapped(parser, fake_command))
     assert cli.main(["fake", "--device", "cuda"]) == 0
     assert seen["cvd"] == "3"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5"
