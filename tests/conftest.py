@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,3 +27,12 @@ def mnist_dir() -> Path:
     if not (path / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST test files not found in {path}")
     return path
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny matrices run faster (and far faster on a loaded machine) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,13 +14,7 @@ from dpbench.sparse.base import support_selected_soft_threshold
 LEARNED = ["lista", "lista_cp", "alista", "sc2net", "slstm_output_gate"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny matrices run faster (and far faster on a loaded machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _problem(m: int = 15, n: int = 30, batch: int = 4, dtype: torch.dtype = torch.float64, seed: int = 0):

@@ -11,12 +11,7 @@ from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.train import DivergenceError, fista_codes, train_encoder, train_regression_stream, train_supervised
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(m: int = 16, n: int = 32, n_samples: int = 256, seed: int = 0):

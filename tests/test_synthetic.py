@@ -16,12 +16,7 @@ TINY = {"m": 16, "n": 32, "n_layers": 16, "n_steps": 300, "batch_size": 64, "lr"
         "fista_iters": 500, "log_every": 0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _nmse(records, layers):

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
-from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, model_rank  # noqa: E402
+from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers, model_rank  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
@@ -75,30 +75,26 @@ def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
     return grid.figure
 
 
-def anomaly_bars(frame: pd.DataFrame) -> plt.Figure:
-    """Frame-level AUC per dataset, one bar per model, error bars = sd over seeds."""
-    frame = frame[frame["metric"] == "auc"]
+def _bars_per_dataset(frame: pd.DataFrame, ylabel: str) -> plt.Figure:
+    """One bar per model and dataset, error bars = sd over seeds, scores in [0, 1]."""
     models = _ordered(frame["model"])
     fig, ax = plt.subplots(figsize=(6, 3.4))
     sns.barplot(data=frame, x="dataset", y="value", hue="model", hue_order=models,
                 palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
-    ax.set(xlabel="", ylabel="frame-level AUC (mean ± sd over seeds)", ylim=(0, 1))
+    ax.set(xlabel="", ylabel=ylabel, ylim=(0, 1))
     ax.legend(title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
     return fig
+
+
+def anomaly_bars(frame: pd.DataFrame) -> plt.Figure:
+    """Frame-level AUC per dataset and model."""
+    return _bars_per_dataset(frame[frame["metric"] == "auc"], "frame-level AUC (mean ± sd over seeds)")
 
 
 def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:
-    """Test accuracy at the deepest setting, one bar per model, error bars = sd over seeds."""
-    from dpbench.report.specs import at_max_layers
-
+    """Test accuracy at the deepest setting, per dataset and model."""
     frame = at_max_layers(frame[frame["metric"] == "accuracy"])
-    models = _ordered(frame["model"])
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    sns.barplot(data=frame, x="dataset", y="value", hue="model", hue_order=models,
-                palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
-    ax.set(xlabel="", ylabel="test accuracy (mean ± sd over seeds)", ylim=(0, 1))
-    ax.legend(title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
-    return fig
+    return _bars_per_dataset(frame, "test accuracy (mean ± sd over seeds)")
 
 
 # task -> {figure name: function of the task's rows}
