@@ -65,3 +65,21 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     for rule in ("cluster_fit", "cluster_evaluate", "prepare", "aggregate"):
         assert f"rule {rule}:" not in ran, rule
     assert (results / "tables" / "clustering.tex").exists()
+
+
+@pytest.mark.parametrize(
+    "text, culprit",
+    [
+        ("clustering: {enabled: true, datasets: [mnsit], models: [kmeans]}\n", "mnsit"),
+        ("synthetic:\n  problem: {lam: -0.1}\n", "-0.1"),
+        ("anomaly: {enabled: true, datasets: [ucsd_ped3], models: [ista]}\n", "ucsd_ped3"),
+        ("images:\n  lam: -1\n", "-1"),
+    ],
+)
+def test_bad_dataset_names_and_negative_lambda_are_refused(repo, tmp_path, text, culprit):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    proc = snakemake(repo, "-n", "--cores", "1", "--configfile", str(bad))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert culprit in out and "rule " not in proc.stdout
