@@ -66,10 +66,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "layer_loss": "final",
     # supervised (encoder + linear head) training
-    "sup_epochs": 20,
+    "sup_epochs": 30,
     "sup_batch_size": 128,
     "sup_lr": 1e-3,
-    "sc_weight": 1.0,
+    "sc_weight": 0.01,
     # logistic regression on the codes
     "logreg_C": 1.0,
     "logreg_max_iter": 1000,
