@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import SparseCoder
 
-from dpbench.runtime import resolve_device
+from dpbench.runtime import resolve_device, seed_everything
 from dpbench.sparse import MODELS, build_model, lasso_objective
 
 
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", action="store_true", help="also time the quick preset end to end")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
+    seed_everything(0, device)  # as every job does (it also flushes CPU denormals)
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     print(f"dpbench bench: {args.layers} layers, {args.n_features} -> {args.n_atoms} atoms, batch {args.batch}, "
           f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
