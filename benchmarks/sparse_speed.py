@@ -18,15 +18,11 @@ import time
 import torch
 from sklearn.decomposition import SparseCoder
 
+from dpbench.bench import synchronize
 from dpbench.runtime import resolve_device, seed_everything
 from dpbench.sparse import build_model, lasso_objective
 from dpbench.sparse.train import train_regression_stream
 from dpbench.tasks.synthetic import make_dictionary, sample_problem
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,11 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     Dd, xd = D.to(device), x.to(device)
     for iters in (100, 1000):
         model = build_model("fista", Dd, lam, iters)
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         with torch.no_grad():
             out = model(xd)
-        _sync(device)
+        synchronize(device)
         rows.append((f"FISTA {iters} it", time.perf_counter() - start, out.cpu()))
 
     for name in ("lista", "sc2net"):
@@ -68,11 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         train_regression_stream(model, lambda: sample_problem(D, 64, 0.1, None, gen), n_steps=args.train_steps,
                                 lr=1e-3, layer_loss="mean_log", device=device, log_every=0)
         train_s = time.perf_counter() - t0
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         with torch.no_grad():
             out = model(xd)
-        _sync(device)
+        synchronize(device)
         rows.append((f"{name} 16 layers (trained {train_s:.0f} s)", time.perf_counter() - start, out.cpu()))
 
     f_ref = float(lasso_objective(x, z_sk, D, lam))

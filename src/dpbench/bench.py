@@ -26,7 +26,8 @@ from dpbench.runtime import resolve_device, seed_everything
 from dpbench.sparse import MODELS, build_model, lasso_objective
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work (timings must not stop before the GPU does)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -34,12 +35,12 @@ def _sync(device: torch.device) -> None:
 def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
     """Median wall time of ``fn`` over ``repeats`` runs, after one warm-up run."""
     fn()
-    _sync(device)
+    synchronize(device)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -75,10 +76,11 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
             train = median_seconds(step, device, args.repeats)
         rows.append({"method": name, "device": str(device), "train_steps_per_s": 1 / train, "infer_samples_per_s": args.batch / infer})
         print(f"  {name}: done", file=sys.stderr)
-    # scikit-learn's SparseCoder: Lasso with alpha = lam / n_features matches our objective's scaling
+    # scikit-learn's SparseCoder solves the same Lasso: it divides transform_alpha by n_features
+    # itself to match its Lasso's 1/(2 n_samples) scaling
     xs, Ds = x.cpu().double().numpy(), D.cpu().double().numpy()
     for algo in ("lasso_cd", "lasso_lars"):
-        coder = SparseCoder(Ds.T, transform_algorithm=algo, transform_alpha=args.lam / args.n_features)
+        coder = SparseCoder(Ds.T, transform_algorithm=algo, transform_alpha=args.lam)
         n = min(args.batch, args.sklearn_samples)
         seconds = median_seconds(lambda: coder.transform(xs[:n]), torch.device("cpu"), max(1, args.repeats // 5))
         rows.append({"method": f"sklearn SparseCoder ({algo})", "device": "cpu", "train_steps_per_s": float("nan"), "infer_samples_per_s": n / seconds})
