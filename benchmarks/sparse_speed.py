@@ -25,6 +25,16 @@ from dpbench.sparse.train import train_regression_stream
 from dpbench.tasks.synthetic import make_dictionary, sample_problem
 
 
+def timed_encode(model: torch.nn.Module, x: torch.Tensor, device: torch.device) -> tuple[float, torch.Tensor]:
+    """Wall time of one encoding pass of ``x`` (GPU work included) and the codes, on the CPU."""
+    synchronize(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = model(x)
+    synchronize(device)
+    return time.perf_counter() - start, out.cpu()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="number of signals to encode")
@@ -50,13 +60,7 @@ def main(argv: list[str] | None = None) -> None:
 
     Dd, xd = D.to(device), x.to(device)
     for iters in (100, 1000):
-        model = build_model("fista", Dd, lam, iters)
-        synchronize(device)
-        start = time.perf_counter()
-        with torch.no_grad():
-            out = model(xd)
-        synchronize(device)
-        rows.append((f"FISTA {iters} it", time.perf_counter() - start, out.cpu()))
+        rows.append((f"FISTA {iters} it", *timed_encode(build_model("fista", Dd, lam, iters), xd, device)))
 
     for name in ("lista", "sc2net"):
         model = build_model(name, Dd, lam, 16)
@@ -64,12 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         train_regression_stream(model, lambda: sample_problem(D, 64, 0.1, None, gen), n_steps=args.train_steps,
                                 lr=1e-3, layer_loss="mean_log", device=device, log_every=0)
         train_s = time.perf_counter() - t0
-        synchronize(device)
-        start = time.perf_counter()
-        with torch.no_grad():
-            out = model(xd)
-        synchronize(device)
-        rows.append((f"{name} 16 layers (trained {train_s:.0f} s)", time.perf_counter() - start, out.cpu()))
+        rows.append((f"{name} 16 layers (trained {train_s:.0f} s)", *timed_encode(model, xd, device)))
 
     f_ref = float(lasso_objective(x, z_sk, D, lam))
     signal = float(z.pow(2).sum())
