@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """An error caused by the user's input: printed as one clear line, no traceback."""
 
 
@@ -51,6 +51,15 @@ def parse_params(text: str) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise UserError(f"--params must be a JSON object, got {type(params).__name__}")
     return params
+
+
+def with_defaults(kind: str, defaults: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """``defaults`` updated with ``overrides``; unknown keys raise :class:`UserError` naming them."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise UserError(f"unknown {kind} parameter(s) {unknown}: expected keys among {sorted(defaults)}")
+    return {**defaults, **overrides}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with slot_for_args(args):  # several GPUs, no SLURM: this job takes one (dpbench/gpu_slots.py)
             args.func(args)
-    except (UserError, FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError) as err:  # UserError is a ValueError
         print(f"dpbench {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -59,11 +59,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults overridden by ``params``; an unknown key or bad value raises ValueError naming it."""
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(f"unknown anomaly parameter(s) {unknown}: expected keys among {sorted(DEFAULT_PARAMS)}")
-    out = {**DEFAULT_PARAMS, **params}
+    from dpbench.cli import with_defaults
+
+    out = with_defaults("anomaly", DEFAULT_PARAMS, params)
     if out["feature"] not in FEATURE_KINDS:
         raise ValueError(f"parameter 'feature' must be one of {FEATURE_KINDS}, got {out['feature']!r}")
     if out["normalisation"] not in NORMALISATIONS:

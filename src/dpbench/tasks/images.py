@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dpbench.cli import UserError, parse_params
+from dpbench.cli import UserError, parse_params, with_defaults
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.io import load_tensors, save_tensors
 from dpbench.results import write_result
@@ -81,22 +81,14 @@ N_SAMPLES = 8  # test images kept for the error-map figure
 CHUNK = 4096  # rows encoded at once
 
 
-def _resolve(kind: str, defaults: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise UserError(f"unknown {kind} parameter(s) {unknown}; allowed: {sorted(defaults)}")
-    return {**defaults, **overrides}
-
-
 def resolve_dict_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Dictionary-learning parameters; unknown keys raise :class:`UserError` naming them."""
-    return _resolve("dictionary", DICT_DEFAULTS, overrides)
+    return with_defaults("dictionary", DICT_DEFAULTS, overrides)
 
 
 def resolve_train_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Training parameters of one model; unknown keys raise :class:`UserError` naming them."""
-    params = _resolve("training", TRAIN_DEFAULTS, overrides)
+    params = with_defaults("training", TRAIN_DEFAULTS, overrides)
     if params["layer_loss"] not in LAYER_LOSSES:
         raise UserError(f"training parameter 'layer_loss' must be one of {LAYER_LOSSES}, got {params['layer_loss']!r}")
     if not isinstance(params["options"], dict):

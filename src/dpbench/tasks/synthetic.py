@@ -56,13 +56,9 @@ _PROBLEM_STREAM, _TEST_STREAM, _TRAIN_STREAM = 0, 1, 2
 
 def resolve_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults updated with ``overrides``; an unknown key raises :class:`dpbench.cli.UserError`."""
-    from dpbench.cli import UserError
+    from dpbench.cli import UserError, with_defaults
 
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise UserError(f"unknown synthetic parameter(s) {unknown}: expected keys among {sorted(DEFAULT_PARAMS)}")
-    params = {**DEFAULT_PARAMS, **overrides}
+    params = with_defaults("synthetic", DEFAULT_PARAMS, overrides)
     if not isinstance(params["model_options"], dict):
         raise UserError("synthetic parameter 'model_options' must be a JSON object")
     return params
