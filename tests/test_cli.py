@@ -28,3 +28,10 @@ def test_parse_params():
         parse_params("[1]")
     with pytest.raises(UserError, match="not valid JSON"):
         parse_params("{lr")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_without_a_gpu_is_a_one_line_error(capsys, tmp_path):
+    assert main(["synthetic", "--model", "ista", "--seed", "0", "--device", "cuda", "--output", str(tmp_path / "r.json")]) == 1
+    err = capsys.readouterr().err
+    assert "device 'cuda' requested but no CUDA device is available" in err and "Traceback" not in err

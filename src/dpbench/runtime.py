@@ -19,12 +19,13 @@ class DivergenceError(RuntimeError):
 def resolve_device(name: str = "auto") -> torch.device:
     """Map the config's ``device`` value (``auto|cpu|cuda``) to a torch device.
 
-    ``cuda`` without a visible GPU is an error rather than a silent fall-back to the CPU.
+    ``cuda`` without a visible GPU is an error (a ValueError, like any bad input value) rather
+    than a silent fall-back to the CPU.
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but no CUDA device is available")
+        raise ValueError(f"device {name!r} requested but no CUDA device is available")
     if name not in {"cpu"} and not name.startswith("cuda"):
         raise ValueError(f"unknown device {name!r}: expected auto, cpu or cuda")
     return torch.device(name)

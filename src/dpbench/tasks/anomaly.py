@@ -81,10 +81,7 @@ def run_job(
         full = resolve_params(params)
     except ValueError as err:
         raise UserError(str(err)) from err
-    try:
-        device = resolve_device(device_name)
-    except (RuntimeError, ValueError) as err:
-        raise UserError(str(err)) from err
+    device = resolve_device(device_name)
     data = load_prepared(prepared)
     if data.dataset != dataset:
         raise UserError(f"{prepared} holds dataset {data.dataset!r}, not {dataset!r}")

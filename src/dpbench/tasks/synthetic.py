@@ -155,10 +155,7 @@ def _command(args: argparse.Namespace) -> None:
     if args.model not in MODELS:
         raise UserError(f"unknown model {args.model!r}: expected one of {sorted(MODELS)}")
     params = resolve_params(overrides)
-    try:
-        device = resolve_device(args.device)
-    except (RuntimeError, ValueError) as err:
-        raise UserError(str(err)) from err
+    device = resolve_device(args.device)
     seed_everything(args.seed, device)
     ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
     with divergence_recorded(args.output, **ident, params=params):
