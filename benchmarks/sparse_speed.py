@@ -18,8 +18,7 @@ import time
 import torch
 from sklearn.decomposition import SparseCoder
 
-from dpbench.bench import synchronize
-from dpbench.runtime import resolve_device, seed_everything
+from dpbench.runtime import resolve_device, seed_everything, synchronize
 from dpbench.sparse import build_model, lasso_objective
 from dpbench.sparse.train import train_regression_stream
 from dpbench.tasks.synthetic import make_dictionary, sample_problem

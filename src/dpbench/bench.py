@@ -22,14 +22,8 @@ import numpy as np
 import torch
 from sklearn.decomposition import SparseCoder
 
-from dpbench.runtime import resolve_device, seed_everything
+from dpbench.runtime import resolve_device, seed_everything, synchronize
 from dpbench.sparse import MODELS, build_model, lasso_objective
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued CUDA work (timings must not stop before the GPU does)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:

@@ -31,6 +31,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so that a timing does not stop before the GPU does."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """Seed Python, NumPy and PyTorch and return a seeded CPU generator.
 

@@ -104,11 +104,6 @@ def patch_scores(model: torch.nn.Module, x: torch.Tensor, D: torch.Tensor, lam: 
     return 0.5 * residual.pow(2).sum(dim=-1) + lam * z.abs().sum(dim=-1), z
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @dataclass
 class AnomalyResult:
     auc: float
@@ -165,7 +160,7 @@ def run_anomaly(
     device: torch.device,
 ) -> AnomalyResult:
     """Train ``model_name`` on the normal clips of ``data`` and score its test clips."""
-    from dpbench.runtime import seed_everything
+    from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
     from dpbench.sparse.dictionary import learn_dictionary
     from dpbench.sparse.train import train_encoder
@@ -204,7 +199,7 @@ def run_anomaly(
     with torch.no_grad():
         # warm-up (allocations, CUDA kernels) outside the timed region
         patch_scores(model, x_train[: min(256, x_train.shape[0])].to(device), D_dev, p["lam"])
-        _sync(device)
+        synchronize(device)
         for name, clip, labels in zip(data.test_names, data.test, data.labels):
             pooled_parts = []
             for raw_cub in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]):
@@ -214,10 +209,10 @@ def run_anomaly(
                 scores = torch.empty(flat.shape[0], dtype=torch.float64)
                 for start in range(0, flat.shape[0], p["encode_batch"]):
                     xb = flat[start : start + p["encode_batch"]]
-                    _sync(device)
+                    synchronize(device)
                     t0 = time.perf_counter()
                     z = model(xb)
-                    _sync(device)
+                    synchronize(device)
                     encode_time += time.perf_counter() - t0
                     residual = xb - z @ D_dev.T
                     s = 0.5 * residual.pow(2).sum(dim=-1) + p["lam"] * z.abs().sum(dim=-1)

@@ -21,7 +21,7 @@ from dpbench.cluster import KMeans, KMeansNet
 from dpbench.io import load_tensors, read_json, save_tensors
 from dpbench.metrics import clustering_scores
 from dpbench.results import write_result
-from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything
+from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,7 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
         # recorded, not raised: the grid goes on and the table marks this cell as failed
         log.error("%s on %s, seed %d: %s", model_name, features_path, seed, err)
         pred, meta["status"], meta["message"] = torch.empty(0, dtype=torch.int64), "diverged", str(err)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    synchronize(device)
     meta["fit_seconds"] = time.perf_counter() - start
     log.info("%s done in %.2f s", model_name, meta["fit_seconds"])
     save_tensors(output, {"pred": pred, "meta_json": json.dumps(meta)})

@@ -44,7 +44,7 @@ from dpbench.cli import UserError, parse_params, with_defaults
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.io import load_tensors, save_tensors
 from dpbench.results import write_result
-from dpbench.runtime import resolve_device, run_metadata, seed_everything
+from dpbench.runtime import resolve_device, run_metadata, seed_everything, synchronize
 from dpbench.sparse import MODELS, build_model
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.train import LAYER_LOSSES, train_encoder, train_supervised
@@ -99,11 +99,6 @@ def resolve_train_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
 def _check_model(name: str) -> None:
     if name not in MODELS:
         raise UserError(f"unknown sparse-coding model {name!r}; known: {', '.join(sorted(MODELS))}")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -232,7 +227,7 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
             if untrained is None:
                 untrained = build_model(model_name, D, lam, max(layers), **params["options"]).to(device)
             model = untrained
-        _sync(device)
+        synchronize(device)
         timings[t] = time.perf_counter() - start
         z_test = encode(model, data.x_test, t)
         x_hat = z_test @ D.T
@@ -270,7 +265,7 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
             batch_size=params["sup_batch_size"], lr=params["sup_lr"], generator=torch.Generator().manual_seed(seed),
             device=device, log_every=max(1, params["sup_epochs"] // 4),
         )
-        _sync(device)
+        synchronize(device)
         timings[t], losses[t] = time.perf_counter() - start, result.losses
         with torch.no_grad():
             logits = head(encode(model, data.x_test, t))
