@@ -2,6 +2,7 @@ import argparse
 import importlib
 
 import pytest
+import torch
 
 from dpbench.cli import COMMANDS, build_parser, main, parse_params, UserError
 
@@ -35,3 +36,19 @@ def test_cuda_without_a_gpu_is_a_one_line_error(capsys, tmp_path):
     assert main(["synthetic", "--model", "ista", "--seed", "0", "--device", "cuda", "--output", str(tmp_path / "r.json")]) == 1
     err = capsys.readouterr().err
     assert "device 'cuda' requested but no CUDA device is available" in err and "Traceback" not in err
+
+
+def test_tf32_follows_the_workflow_flag_on_cuda_only(monkeypatch):
+    from dpbench.runtime import TF32_ENV, run_metadata, seed_everything, set_tf32
+
+    try:
+        monkeypatch.setenv(TF32_ENV, "1")
+        seed_everything(0, "cuda")  # sets the flags; needs no GPU
+        assert torch.backends.cuda.matmul.fp32_precision == "tf32"
+        monkeypatch.setenv(TF32_ENV, "0")
+        seed_everything(0, "cuda")
+        assert torch.backends.cuda.matmul.fp32_precision == "ieee"
+        assert run_metadata(torch.device("cpu"), 0)["tf32"] is False
+    finally:
+        set_tf32(False)
+        torch.use_deterministic_algorithms(False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from torch import nn
@@ -107,3 +109,20 @@ def test_learn_dictionary_shape_and_norms():
     learned = learn_dictionary(x, 24, 0.1, seed=0, n_iter=2)
     assert learned.shape == (16, 24) and learned.dtype == torch.float32
     torch.testing.assert_close(learned.norm(dim=0), torch.ones(24))
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("g++") is None, reason="torch.compile on the CPU needs a C compiler")
+def test_compiled_training_matches_eager_and_keeps_the_models_state(monkeypatch):
+    """The workflow's ``compile: true`` (DPBENCH_COMPILE=1): same losses, same state-dict keys."""
+    from dpbench.runtime import COMPILE_ENV
+
+    D, x, _ = _data()
+    runs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv(COMPILE_ENV, flag)
+        torch.manual_seed(0)
+        model = build_model("sc2net", D, 0.1, 3)
+        result = train_encoder(model, x, D, 0.1, epochs=2, batch_size=100, layer_loss="mean", generator=torch.Generator().manual_seed(0))
+        runs[flag] = (result.losses, model.state_dict())
+    torch.testing.assert_close(runs["1"][0], runs["0"][0], rtol=1e-4, atol=1e-6)
+    assert list(runs["1"][1]) == list(runs["0"][1])  # no "_orig_mod." prefix in checkpoints

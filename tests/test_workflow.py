@@ -65,6 +65,27 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     for rule in ("cluster_fit", "cluster_evaluate", "prepare", "aggregate"):
         assert f"rule {rule}:" not in ran, rule
     assert (results / "tables" / "clustering.tex").exists()
+    assert (results / "tables" / "paper_comparison.tex").exists()
+
+    # after a config change, make figures (--allowed-rules) still only redraws; plain snakemake would retrain
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((repo / "workflow/presets/quick.yaml").read_text().replace("train: {epochs: 6,", "train: {epochs: 7,"))
+    (results / "tables" / "clustering.tex").unlink()
+    changed_args = ["--configfile", str(changed), "--config", f"results_dir={results}", f"data_dir={data}"]
+    proc = snakemake(repo, "figures", "-n", "--cores", "1", *changed_args, "--allowed-rules", *makefile_report_rules(repo))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rule table:" in proc.stdout and "images_run" not in proc.stdout
+
+    # every training job of the run has its measured time: the estimate has nothing left to guess
+    proc = subprocess.run([sys.executable, "-m", "dpbench", "estimate", *common], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    total = next(line for line in proc.stdout.splitlines() if line.startswith("| total")).strip("|").split("|")
+    assert int(total[1]) == int(total[2]) > 0 and "no measured seed" not in proc.stdout
+
+
+def makefile_report_rules(repo: Path) -> list[str]:
+    line = next(line for line in (repo / "Makefile").read_text().splitlines() if line.startswith("REPORT_RULES"))
+    return line.split(":=", 1)[1].split()
 
 
 @pytest.mark.parametrize(

@@ -22,21 +22,24 @@ import numpy as np
 import torch
 from sklearn.decomposition import SparseCoder
 
-from dpbench.runtime import resolve_device, seed_everything, synchronize
+from dpbench.runtime import resolve_device, seed_everything, set_tf32, synchronize
 from dpbench.sparse import MODELS, build_model, lasso_objective
 
 
-def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs, after one warm-up run."""
+def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> tuple[float, float]:
+    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up run, and the warm-up's time
+    (with ``torch.compile``, the warm-up compiles)."""
+    start = time.perf_counter()
     fn()
     synchronize(device)
+    first = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), first
 
 
 def problem(n_features: int, n_atoms: int, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,8 +60,8 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
         if args.compile:
             model = torch.compile(model)
         with torch.no_grad():
-            infer = median_seconds(lambda: model(x), device, args.repeats)
-        train = float("nan")
+            infer, first_infer = median_seconds(lambda: model(x), device, args.repeats)
+        train = first_train = float("nan")
         if MODELS[name].trainable:
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -67,8 +70,11 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
                 lasso_objective(x, model(x), D, args.lam).backward()
                 opt.step()
 
-            train = median_seconds(step, device, args.repeats)
-        rows.append({"method": name, "device": str(device), "train_steps_per_s": 1 / train, "infer_samples_per_s": args.batch / infer})
+            train, first_train = median_seconds(step, device, args.repeats)
+        row = {"method": name, "device": str(device), "train_steps_per_s": 1 / train, "infer_samples_per_s": args.batch / infer}
+        if args.compile:  # what compiling costs once per job, against what it saves per step
+            row |= {"compile_infer_s": first_infer, "compile_train_s": first_train}
+        rows.append(row)
         print(f"  {name}: done", file=sys.stderr)
     # scikit-learn's SparseCoder solves the same Lasso: it divides transform_alpha by n_features
     # itself to match its Lasso's 1/(2 n_samples) scaling
@@ -76,7 +82,7 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
     for algo in ("lasso_cd", "lasso_lars"):
         coder = SparseCoder(Ds.T, transform_algorithm=algo, transform_alpha=args.lam)
         n = min(args.batch, args.sklearn_samples)
-        seconds = median_seconds(lambda: coder.transform(xs[:n]), torch.device("cpu"), max(1, args.repeats // 5))
+        seconds, _ = median_seconds(lambda: coder.transform(xs[:n]), torch.device("cpu"), max(1, args.repeats // 5))
         rows.append({"method": f"sklearn SparseCoder ({algo})", "device": "cpu", "train_steps_per_s": float("nan"), "infer_samples_per_s": n / seconds})
     return rows
 
@@ -105,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sklearn-samples", type=int, default=256, help="inputs timed for SparseCoder (it is slow)")
     parser.add_argument("--compile", action="store_true", help="torch.compile each model first")
-    parser.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on CUDA")
+    parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (the config's tf32: true)")
     parser.add_argument("--preset", action="store_true", help="also time the quick preset end to end")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     seed_everything(0, device)  # as every job does (it also flushes CPU denormals)
-    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    set_tf32(args.tf32)
     print(f"dpbench bench: {args.layers} layers, {args.n_features} -> {args.n_atoms} atoms, batch {args.batch}, "
           f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
           f"median of {args.repeats}", file=sys.stderr)

@@ -33,8 +33,10 @@ COMMANDS: dict[str, str] = {
     "anomaly-run": _ANOMALY,
     "aggregate": _REPORT,
     "table": _REPORT,
+    "paper-table": _REPORT,
     "figure": _REPORT,
     "anomaly-figures": _REPORT,
+    "estimate": "dpbench.estimate",
 }
 
 

@@ -37,10 +37,39 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+TF32_ENV = "DPBENCH_TF32"  # "1": TF32 matmuls and convolutions on CUDA (the config's ``tf32: true``)
+COMPILE_ENV = "DPBENCH_COMPILE"  # "1": training steps run through torch.compile (the config's ``compile: true``)
+
+
+def set_tf32(enabled: bool) -> None:
+    """Let CUDA run float32 matmuls and convolutions in TF32 (10-bit mantissa) or keep full IEEE float32."""
+    precision = "tf32" if enabled else "ieee"
+    torch.backends.cuda.matmul.fp32_precision = precision
+    torch.backends.cudnn.conv.fp32_precision = precision
+
+
+def tf32_requested() -> bool:
+    return os.environ.get(TF32_ENV, "0") == "1"
+
+
+def compile_requested() -> bool:
+    return os.environ.get(COMPILE_ENV, "0") == "1"
+
+
+def training_forward(model: torch.nn.Module) -> torch.nn.Module:
+    """What a training loop calls: ``torch.compile(model)`` when the workflow asks for it, else ``model``.
+
+    The compiled module shares the model's parameters, so state dicts and checkpoints stay the
+    model's own. Compiling costs seconds to tens of seconds once per job (README, Speed).
+    """
+    return torch.compile(model) if compile_requested() else model
+
+
 def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """Seed Python, NumPy and PyTorch and return a seeded CPU generator.
 
-    On CUDA it also asks for deterministic kernels (``torch.use_deterministic_algorithms``). The CPU
+    On CUDA it also asks for deterministic kernels (``torch.use_deterministic_algorithms``) and sets
+    TF32 as the workflow asks (``$DPBENCH_TF32``, from the config's ``tf32``; off by default). The CPU
     kernels used here are deterministic without it, and its first call imports ``torch._dynamo``
     (one second or more per job), so CPU jobs skip it. On the CPU, denormal floats are flushed to
     zero: unrolled solvers drive many values and gradients below 1e-38, where x86 arithmetic slows
@@ -55,6 +84,7 @@ def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Gene
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+        set_tf32(tf32_requested())
     return torch.Generator().manual_seed(seed)
 
 
@@ -73,4 +103,6 @@ def run_metadata(device: torch.device, seed: int) -> dict[str, object]:
         "python": sys.version.split()[0],
         "versions": versions,
         "torch_threads": torch.get_num_threads(),
+        "tf32": device.type == "cuda" and torch.backends.cuda.matmul.fp32_precision == "tf32",
+        "compile": compile_requested(),
     }

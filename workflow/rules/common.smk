@@ -1,6 +1,7 @@
 import json
 import os
 import sys
+from importlib.resources import files
 
 from snakemake.utils import validate
 
@@ -12,6 +13,10 @@ validate(config, schema="../schemas/config.schema.yaml")
 # a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume
 release_stale_lock(os.getcwd())
 
+# speed switches for every job, read by dpbench.runtime (TF32_ENV, COMPILE_ENV); recorded with each result
+os.environ["DPBENCH_TF32"] = "1" if config.get("tf32", False) else "0"
+os.environ["DPBENCH_COMPILE"] = "1" if config.get("compile", False) else "0"
+
 # every rule calls the package's CLI with the interpreter that runs Snakemake
 DPBENCH = f"{sys.executable} -m dpbench"
 DATA = config["data_dir"]
@@ -19,6 +24,8 @@ RESULTS = config["results_dir"]
 SEEDS = config["seeds"]
 SUMMARY_CSV = f"{RESULTS}/summary.csv"
 SUMMARY_PARQUET = f"{RESULTS}/summary.parquet"
+# the published numbers set against ours (a file of the installed package)
+REPORTED_CSV = str(files("dpbench.report") / "reported_results.csv")
 
 
 def enabled(task):
@@ -70,10 +77,11 @@ def summary_figure_names():
 
 
 def report_outputs():
-    """The table and figures of every enabled task."""
+    """The table and figures of every enabled task, and the table of published numbers."""
     from dpbench.report.figures import FIGURES
 
     tables = [f"{RESULTS}/tables/{task}.tex" for task in enabled_tasks()]
+    tables += [f"{RESULTS}/tables/paper_comparison.tex"] if tables else []
     figures = [
         f"{RESULTS}/figures/{name}.{ext}"
         for task in enabled_tasks()

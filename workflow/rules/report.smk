@@ -2,6 +2,7 @@ localrules:
     aggregate,
     anomaly_figures,
     table,
+    paper_table,
     figure,
     figures,
 
@@ -32,6 +33,19 @@ rule table:
         f"{RESULTS}/logs/tables/{{task}}.log",
     shell:
         "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output} 2> {log}"
+
+
+rule paper_table:
+    """Published numbers (src/dpbench/report/reported_results.csv) next to ours."""
+    input:
+        summary=SUMMARY_CSV,
+        reported=REPORTED_CSV,
+    output:
+        report(f"{RESULTS}/tables/paper_comparison.tex", caption="../report/paper_comparison.rst", category="Tables"),
+    log:
+        f"{RESULTS}/logs/tables/paper_comparison.log",
+    shell:
+        "{DPBENCH} paper-table --summary {input.summary} --reported {input.reported} --output {output} 2> {log}"
 
 
 rule figure:

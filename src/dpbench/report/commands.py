@@ -1,4 +1,4 @@
-"""CLI commands: ``aggregate`` (per-job files -> summary), ``table`` and ``figures`` (summary -> report)."""
+"""CLI commands: ``aggregate`` (per-job files -> summary); ``table``, ``paper-table`` and ``figure`` (summary -> report)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def _table(args: argparse.Namespace) -> None:
     write_table(read_summary(args.summary), args.task, args.output)
 
 
+def _paper_table(args: argparse.Namespace) -> None:
+    from dpbench.report.paper_comparison import load_reported, write_comparison
+
+    write_comparison(read_summary(args.summary), load_reported(args.reported), args.output)
+
+
 def _figure(args: argparse.Namespace) -> None:
     write_figure(read_summary(args.summary), args.name, args.pdf, args.png)
     log.info("wrote %s and %s", args.pdf, args.png)
@@ -66,6 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", required=True, choices=sorted(TASKS))
     p.add_argument("--output", required=True)
     p.set_defaults(func=_table)
+
+    p = sub.add_parser("paper-table", help="write the table of published numbers next to ours")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--reported", help="CSV of published numbers (default: the one shipped with dpbench)")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=_paper_table)
 
     p = sub.add_parser("figure", help="draw one figure (PDF + PNG) from the summary")
     p.add_argument("--summary", required=True)

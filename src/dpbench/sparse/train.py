@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dpbench.checkpoint import TrainingCheckpoint
-from dpbench.runtime import DivergenceError
+from dpbench.runtime import DivergenceError, training_forward
 from dpbench.sparse.base import SparseEncoder, lasso_objective
 from dpbench.sparse.fista import FISTA
 
@@ -57,7 +57,7 @@ def fista_codes(x: torch.Tensor, D: torch.Tensor, lam: float, n_iter: int = 1000
 
 
 def _layer_loss(
-    model: nn.Module, x: torch.Tensor, per_layer: Callable[[torch.Tensor], torch.Tensor], layer_loss: str
+    model: Callable[..., torch.Tensor], x: torch.Tensor, per_layer: Callable[[torch.Tensor], torch.Tensor], layer_loss: str
 ) -> torch.Tensor:
     if layer_loss == "final":
         return per_layer(model(x))
@@ -176,6 +176,7 @@ def train_encoder(
     result = TrainResult()
     state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
+    forward = training_forward(model)
     for epoch in range(first_epoch, epochs + 1):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
@@ -186,7 +187,7 @@ def train_encoder(
                 zb = z_star[idx]
                 per_layer = lambda z, zb=zb: (z - zb).pow(2).sum(dim=1).mean()  # noqa: E731
             result.steps += 1
-            value = _optimise(name, lambda: _layer_loss(model, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
+            value = _optimise(name, lambda: _layer_loss(forward, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
         _save(checkpoint, state, [generator], result, epoch)
@@ -228,12 +229,13 @@ def train_regression_stream(
     result = TrainResult()
     state = {"model": model, "optimiser": optimiser}
     first_step = _resume(checkpoint, state, [rng], result)
+    forward = training_forward(model)
     window: list[float] = []
     for step in range(first_step, n_steps + 1):
         xb, zb = (t.to(device=device, dtype=model.D.dtype) for t in sample_batch())
 
         def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
-            return _layer_loss(model, xb, lambda z: (z - zb).pow(2).sum(dim=1).mean(), layer_loss)
+            return _layer_loss(forward, xb, lambda z: (z - zb).pow(2).sum(dim=1).mean(), layer_loss)
 
         window.append(_optimise(name, loss_fn, optimiser, step))
         if log_every and (step % log_every == 0 or step == n_steps):
@@ -283,13 +285,14 @@ def train_supervised(
     result = TrainResult()
     state = {"model": model, "head": head, "optimiser": optimiser}
     first_epoch = _resume(checkpoint, state, [generator], result)
+    forward = training_forward(model)
     for epoch in range(first_epoch, epochs + 1):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb, yb = x[idx], y[idx]
 
             def loss_fn(xb: torch.Tensor = xb, yb: torch.Tensor = yb) -> torch.Tensor:
-                z = model(xb)
+                z = forward(xb)
                 return F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
 
             result.steps += 1

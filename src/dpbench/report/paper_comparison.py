@@ -1,0 +1,119 @@
+"""Published numbers next to ours: ``results/tables/paper_comparison.tex``.
+
+The published numbers live in ``reported_results.csv`` next to this module, one row per number:
+
+- ``task``, ``dataset``, ``metric``: the cell of our summary it compares with (our metric names
+  and units: AUC as a fraction, NMSE in dB, accuracy as a fraction);
+- ``method``: the method as the paper names it; ``ours_model``: our model it corresponds to, or
+  empty when we have no such model (the row is then set against our best model);
+- ``value``: the number in our units (a reported 81.7 % is 0.817);
+- ``setting``: the paper's setting in a few words; ``source``: the citation, with where the
+  number was read; ``checked``: ``paper`` when read in the paper itself, ``secondary`` when read
+  in a table that quotes it (say which in ``source``).
+
+Every row appears in the table; ours says ``not run`` where this run has no such dataset.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from dpbench.io import atomic_path
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
+from dpbench.report.tables import _digits, format_cell, seed_stats
+
+REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
+COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
+
+
+_LATEX_SPECIALS = str.maketrans({c: f"\\{c}" for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for the caption, which Styler leaves as is)."""
+    return text.translate(_LATEX_SPECIALS)
+
+
+def load_reported(path: str | Path | None = None) -> pd.DataFrame:
+    """The published numbers; a malformed file fails naming the file and the offending row."""
+    path = Path(str(path or REPORTED_CSV))
+    if not path.exists():
+        raise FileNotFoundError(f"missing file of published numbers: {path}")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
+    for i, row in frame.iterrows():
+        where = f"{path}, row {i + 1} ({row['method']} on {row['dataset']})"
+        if row["task"] not in TASKS:
+            raise ValueError(f"{where}: unknown task {row['task']!r}; expected one of {sorted(TASKS)}")
+        if row["metric"] not in TASKS[row["task"]].metrics:
+            raise ValueError(f"{where}: metric {row['metric']!r} is not reported for task {row['task']!r}")
+        if row["checked"] not in ("paper", "secondary"):
+            raise ValueError(f"{where}: checked must be 'paper' or 'secondary', got {row['checked']!r}")
+        try:
+            float(row["value"])
+        except ValueError:
+            raise ValueError(f"{where}: value {row['value']!r} is not a number") from None
+    return frame.astype({"value": float})
+
+
+def ours(summary: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
+    """Our cell for a published row, and the model it comes from (its best model if none is named)."""
+    spec = TASKS[row["task"]]
+    frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"])]
+    if row["ours_model"]:
+        frame = frame[frame["model"] == row["ours_model"]]
+    if frame.empty:
+        return "not run", row["ours_model"]
+    if spec.select:
+        frame = FILTERS[spec.select](frame)
+    stats = seed_stats(frame, ["dataset"], [row["metric"]])
+    stats = stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
+    if stats.empty:  # the runs are there, but no seed produced this metric
+        return "failed", row["ours_model"]
+    best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
+    cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), _digits(row["metric"]))
+    return cell, best["model"]
+
+
+def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
+    """One row per published number: the paper's value, ours, and our model; sources in the caption."""
+    sources = list(dict.fromkeys(reported["source"]))
+    rows = []
+    for _, row in reported.iterrows():
+        cell, model = ours(summary, row)
+        mark = "" if row["checked"] == "paper" else "*"
+        rows.append({
+            "Task": TASKS[row["task"]].title,
+            "Dataset": row["dataset"],
+            "Metric": METRIC_LABELS.get(row["metric"], row["metric"]),
+            "Published method": f"{row['method']} [{sources.index(row['source']) + 1}]{mark}",
+            "Setting": row["setting"],
+            "Published": f"{row['value']:.{_digits(row['metric'])}f}",
+            "Ours": cell,
+            "Our model": model,
+        })
+    table = pd.DataFrame(rows, columns=["Task", "Dataset", "Metric", "Published method", "Setting", "Published", "Ours", "Our model"])
+    cited = "; ".join(f"[{i + 1}] {latex_escape(source)}" for i, source in enumerate(sources))
+    caption = (
+        "Published numbers next to ours (mean $\\pm$ sd over seeds; our named counterpart, or our best model "
+        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself. "
+        f"Sources: {cited}."
+    )
+    plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds LaTeX ($\\pm$)
+    styler = table.style.hide(axis="index").format(escape="latex", subset=plain).format_index(escape="latex", axis=1)
+    return styler.set_caption(caption)
+
+
+def write_comparison(summary: pd.DataFrame, reported: pd.DataFrame, output: str | Path) -> None:
+    latex = comparison_table(summary, reported).to_latex(
+        hrules=True, label="tab:paper_comparison", position_float="centering", environment="table",
+    )
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(latex)
+
