@@ -68,3 +68,14 @@ def test_kmeans_on_cuda_matches_cpu(digits):
     gpu = KMeans(10, n_init=3, seed=0, device="cuda").fit(x)
     assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-3)
     KMeansNet(10, epochs=2, seed=0, device="cuda").fit(x)
+
+
+def test_kmeansnet_keeps_the_start_with_the_lowest_kmeans_objective(digits):
+    x, _ = digits
+    one = KMeansNet(10, epochs=3, n_init=1, seed=1).fit(x)
+    best = KMeansNet(10, epochs=3, n_init=3, seed=1).fit(x)
+    assert best.inertia_ <= one.inertia_  # its first start is the single-start run
+    objective = float((torch.cdist(x, best.cluster_centers_) ** 2).min(1).values.sum())
+    assert best.inertia_ == pytest.approx(objective, rel=1e-4)
+    with pytest.raises(ValueError, match="n_init"):
+        KMeansNet(10, n_init=0)

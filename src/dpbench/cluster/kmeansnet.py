@@ -11,7 +11,9 @@ is relaxed to a softmax over the scores at temperature τ:
 
 Training minimises the relaxed k-means loss  L = (1/n) sum_i sum_j I_ij (||x_i||^2 - W_j^T x_i - b_j)
 by Adam on mini-batches; the cluster of x is argmax_j (W_j^T x + b_j), i.e. the nearest centre.
-The network is started from k-means++ seeds, and τ may be annealed geometrically.
+The network is started from k-means++ seeds, and τ may be annealed geometrically. With ``n_init``
+starts, the run whose centres give the lowest k-means objective (hard assignments) is kept, as
+scikit-learn's KMeans keeps the best of its ``n_init`` runs.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class KMeansNet:
 
     ``tau`` is the softmax temperature, given relative to the data's mean squared distance to
     its mean (so one value suits pixels and CNN features alike); ``tau_final`` anneals it.
+    ``n_init`` trains from that many k-means++ seedings and keeps the lowest ``inertia_``.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class KMeansNet:
         epochs: int = 30,
         batch_size: int = 256,
         lr: float = 0.01,
+        n_init: int = 1,
         seed: int = 0,
         device: str | torch.device = "cpu",
     ) -> None:
@@ -77,6 +81,9 @@ class KMeansNet:
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        if n_init < 1:
+            raise ValueError(f"n_init must be at least 1, got {n_init}")
+        self.n_init = n_init
         self.seed = seed
         self.device = torch.device(device)
 
@@ -85,11 +92,25 @@ class KMeansNet:
         generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         scale = float(((x - x.mean(0)) ** 2).sum(1).mean())
-        self.module_ = KMeansNetModule(kmeans_plusplus(x, self.n_clusters, generator)).to(self.device)
-        opt = torch.optim.Adam(self.module_.parameters(), lr=self.lr * math.sqrt(scale / x.shape[1]))
+        best: tuple[float, KMeansNetModule, list[float]] | None = None
+        for start in range(self.n_init):
+            module, history = self._train(x, scale, generator)
+            inertia = self._inertia(module, x)
+            log.info("k-meansNet start %d/%d: inertia %.6g", start + 1, self.n_init, inertia)
+            if best is None or inertia < best[0]:
+                best = (inertia, module, history)
+        self.inertia_, self.module_, self.loss_history_ = best
+        self.cluster_centers_ = self.module_.omega.detach().cpu()
+        self.labels_ = self.predict(x)
+        return self
+
+    def _train(self, x: torch.Tensor, scale: float, generator: torch.Generator) -> tuple[KMeansNetModule, list[float]]:
+        """One run from a fresh k-means++ seeding: the trained network and its loss per epoch."""
+        module = KMeansNetModule(kmeans_plusplus(x, self.n_clusters, generator)).to(self.device)
+        opt = torch.optim.Adam(module.parameters(), lr=self.lr * math.sqrt(scale / x.shape[1]))
         n = len(x)
         tau_end = self.tau if self.tau_final is None else self.tau_final
-        self.loss_history_ = []
+        history = []
         for epoch in range(self.epochs):
             frac = epoch / max(1, self.epochs - 1)
             tau = scale * self.tau * (tau_end / self.tau) ** frac
@@ -97,18 +118,26 @@ class KMeansNet:
             total = 0.0
             for start in range(0, n, self.batch_size):
                 batch = x[perm[start : start + self.batch_size]]
-                loss = self.module_.loss(batch, tau)
+                loss = module.loss(batch, tau)
                 if not torch.isfinite(loss):
                     raise DivergenceError(f"k-meansNet: training diverged at epoch {epoch + 1}: loss = {loss.item()}")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(batch)
-            self.loss_history_.append(total / n)
+            history.append(total / n)
             log.debug("k-meansNet epoch %d/%d: tau %.4g loss %.6g", epoch + 1, self.epochs, tau, total / n)
-        self.cluster_centers_ = self.module_.omega.detach().cpu()
-        self.labels_ = self.predict(x)
-        return self
+        return module, history
+
+    @staticmethod
+    @torch.no_grad()
+    def _inertia(module: KMeansNetModule, x: torch.Tensor, chunk: int = 8192) -> float:
+        """The k-means objective of the network's centres: sum_i min_j ||x_i - Ω_j||^2."""
+        total = 0.0
+        for i in range(0, len(x), chunk):
+            xb = x[i : i + chunk]
+            total += float(((xb * xb).sum(1) - module(xb).max(1).values).sum())
+        return total
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:

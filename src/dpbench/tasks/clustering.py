@@ -33,7 +33,7 @@ MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
     ),
     "kmeansnet": (
         lambda k, seed, device, **p: KMeansNet(k, seed=seed, device=device, **p),
-        {"tau", "tau_final", "epochs", "batch_size", "lr"},
+        {"tau", "tau_final", "epochs", "batch_size", "lr", "n_init"},
     ),
     "sklearn_kmeans": (
         lambda k, seed, device, **p: SklearnKMeans(k, random_state=seed, **p),
