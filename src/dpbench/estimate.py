@@ -8,8 +8,9 @@ never guessed. To estimate the full reproduction on a machine, run one seed of i
 (``snakemake --cores all --configfile one_seed.yaml``, a file holding ``seeds: [0]``), then
 ``python -m dpbench estimate``: the other seeds are estimated from the measured one.
 
-The sum is the serial time: on one GPU with ``--resources gpu=1`` the jobs run one after another,
-so this is the wall time; more GPU slots or CPU cores divide it.
+The sum is the serial time. With one GPU (``--resources gpu=1``) the GPU jobs run one after
+another and the jobs that need none (ISTA, FISTA, scikit-learn's k-means) run beside them, so it
+bounds the wall time from above; downloads, feature extraction and plots are not counted.
 """
 
 from __future__ import annotations
