@@ -97,11 +97,28 @@ def minmax(x: np.ndarray) -> np.ndarray:
     return (x - x.min()) / span if span > 0 else np.zeros_like(x)
 
 
-def patch_scores(model: torch.nn.Module, x: torch.Tensor, D: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-row ``1/2 ||x - D z||^2 + lam ||z||_1`` and the codes, for a batch ``x``."""
-    z = model(x)
-    residual = x - z @ D.T
-    return 0.5 * residual.pow(2).sum(dim=-1) + lam * z.abs().sum(dim=-1), z
+def pooled_frame_scores(
+    model: torch.nn.Module, cub: torch.Tensor, D: torch.Tensor, p: dict[str, Any], device: torch.device
+) -> tuple[np.ndarray, float]:
+    """Score normalised cuboids ``(frames, patches, dim)``: the sparse reconstruction cost of each
+    patch, pooled per frame (max or mean), and the seconds spent in the encoder alone."""
+    from dpbench.runtime import synchronize
+    from dpbench.sparse.base import lasso_cost
+
+    n_t, n_p, dim = cub.shape
+    flat = cub.reshape(-1, dim).to(device)
+    scores = torch.empty(flat.shape[0], dtype=torch.float64)
+    encode_time = 0.0
+    for start in range(0, flat.shape[0], p["encode_batch"]):
+        xb = flat[start : start + p["encode_batch"]]
+        synchronize(device)
+        t0 = time.perf_counter()
+        z = model(xb)
+        synchronize(device)
+        encode_time += time.perf_counter() - t0
+        scores[start : start + xb.shape[0]] = lasso_cost(xb, z, D, p["lam"]).double().cpu()
+    per = scores.reshape(n_t, n_p)
+    return (per.max(dim=1).values if p["pool"] == "max" else per.mean(dim=1)).numpy(), encode_time
 
 
 @dataclass
@@ -162,6 +179,7 @@ def run_anomaly(
     """Train ``model_name`` on the normal clips of ``data`` and score its test clips."""
     from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
+    from dpbench.sparse.base import lasso_cost
     from dpbench.sparse.dictionary import learn_dictionary
     from dpbench.sparse.train import train_encoder
 
@@ -198,28 +216,16 @@ def run_anomaly(
     t_score = time.perf_counter()
     with torch.no_grad():
         # warm-up (allocations, CUDA kernels) outside the timed region
-        patch_scores(model, x_train[: min(256, x_train.shape[0])].to(device), D_dev, p["lam"])
+        warm = x_train[: min(256, x_train.shape[0])].to(device)
+        lasso_cost(warm, model(warm), D_dev, p["lam"])
         synchronize(device)
         for name, clip, labels in zip(data.test_names, data.test, data.labels):
             pooled_parts = []
             for raw_cub in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]):
-                cub = norm(raw_cub)
-                n_t, n_p, dim = cub.shape
-                flat = cub.reshape(-1, dim).to(device)
-                scores = torch.empty(flat.shape[0], dtype=torch.float64)
-                for start in range(0, flat.shape[0], p["encode_batch"]):
-                    xb = flat[start : start + p["encode_batch"]]
-                    synchronize(device)
-                    t0 = time.perf_counter()
-                    z = model(xb)
-                    synchronize(device)
-                    encode_time += time.perf_counter() - t0
-                    residual = xb - z @ D_dev.T
-                    s = 0.5 * residual.pow(2).sum(dim=-1) + p["lam"] * z.abs().sum(dim=-1)
-                    scores[start : start + xb.shape[0]] = s.double().cpu()
-                per = scores.reshape(n_t, n_p)
-                pooled_parts.append((per.max(dim=1).values if p["pool"] == "max" else per.mean(dim=1)).numpy())
-                n_frames_total += n_t  # frames whose cuboids went through the encoder
+                pooled_chunk, seconds = pooled_frame_scores(model, norm(raw_cub), D_dev, p, device)
+                pooled_parts.append(pooled_chunk)
+                encode_time += seconds
+                n_frames_total += len(pooled_chunk)  # frames whose cuboids went through the encoder
             pooled = np.concatenate(pooled_parts)
             raw = pad_frames(pooled, p["depth"])
             final = minmax(moving_average(raw, p["smooth"]))

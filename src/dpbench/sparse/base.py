@@ -36,10 +36,15 @@ def support_selected_soft_threshold(v: torch.Tensor, theta: torch.Tensor | float
     return torch.where(keep, v, shrunk)
 
 
+def lasso_cost(x: torch.Tensor, z: torch.Tensor, D: torch.Tensor, lam: float) -> torch.Tensor:
+    """Per row ``1/2 ||x - D z||^2 + lam ||z||_1`` (the sparse reconstruction cost of each input)."""
+    residual = x - z @ D.T
+    return 0.5 * residual.pow(2).sum(dim=-1) + lam * z.abs().sum(dim=-1)
+
+
 def lasso_objective(x: torch.Tensor, z: torch.Tensor, D: torch.Tensor, lam: float) -> torch.Tensor:
     """Mean over the batch of ``1/2 ||x - D z||^2 + lam ||z||_1``."""
-    residual = x - z @ D.T
-    return (0.5 * residual.pow(2).sum(dim=-1) + lam * z.abs().sum(dim=-1)).mean()
+    return lasso_cost(x, z, D, lam).mean()
 
 
 def spectral_norm_sq(D: torch.Tensor) -> torch.Tensor:
