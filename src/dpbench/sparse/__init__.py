@@ -33,14 +33,19 @@ MODELS: dict[str, type[SparseEncoder]] = {
 }
 
 
+def check_model(name: str) -> None:
+    """Raise :class:`dpbench.cli.UserError` (a ValueError) naming ``name`` unless it is in :data:`MODELS`."""
+    from dpbench.cli import UserError
+
+    if name not in MODELS:
+        raise UserError(f"unknown sparse-coding model {name!r}: expected one of {sorted(MODELS)}")
+
+
 def build_model(name: str, D: torch.Tensor | np.ndarray, lam: float, n_layers: int, **options: Any) -> SparseEncoder:
     """Build the model registered as ``name`` from dictionary ``D`` (see :data:`MODELS`)."""
+    check_model(name)
     try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown sparse-coding model {name!r}: expected one of {sorted(MODELS)}") from None
-    try:
-        return cls.from_dictionary(D, lam, n_layers, **options)
+        return MODELS[name].from_dictionary(D, lam, n_layers, **options)
     except TypeError as err:
         raise ValueError(f"bad options {sorted(options)} for model {name!r}: {err}") from err
 
@@ -56,6 +61,7 @@ __all__ = [
     "SLSTMOutputGate",
     "SparseEncoder",
     "build_model",
+    "check_model",
     "lasso_objective",
     "soft_threshold",
 ]

@@ -71,12 +71,11 @@ def run_job(
     from dpbench.anomaly.scoring import resolve_params, run_anomaly
     from dpbench.results import write_result
     from dpbench.runtime import resolve_device, run_metadata
-    from dpbench.sparse import MODELS
+    from dpbench.sparse import check_model
 
     if dataset not in DATASETS:
         raise UserError(f"unknown anomaly dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    if model not in MODELS:
-        raise UserError(f"unknown sparse-coding model {model!r}; known: {', '.join(sorted(MODELS))}")
+    check_model(model)
     try:
         full = resolve_params(params)
     except ValueError as err:

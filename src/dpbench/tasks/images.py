@@ -45,7 +45,7 @@ from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, r
 from dpbench.io import load_tensors, save_tensors
 from dpbench.results import write_result
 from dpbench.runtime import resolve_device, run_metadata, seed_everything, synchronize
-from dpbench.sparse import MODELS, build_model
+from dpbench.sparse import MODELS, build_model, check_model
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.train import LAYER_LOSSES, train_encoder, train_supervised
 
@@ -94,11 +94,6 @@ def resolve_train_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(params["options"], dict):
         raise UserError("training parameter 'options' must be a JSON object")
     return params
-
-
-def _check_model(name: str) -> None:
-    if name not in MODELS:
-        raise UserError(f"unknown sparse-coding model {name!r}; known: {', '.join(sorted(MODELS))}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -276,7 +271,7 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
 
 
 def _job_setup(dataset: str, prepared: str | None, dictionary_path: str, model: str, data_params: dict, params: dict, device_name: str):
-    _check_model(model)
+    check_model(model)
     data_params = resolve_data_params(dataset, data_params)
     params = resolve_train_params(params)
     device = resolve_device(device_name)

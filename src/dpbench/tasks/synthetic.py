@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from dpbench.checkpoint import TrainingCheckpoint
-from dpbench.sparse import MODELS, build_model, lasso_objective
+from dpbench.sparse import MODELS, build_model, check_model, lasso_objective
 from dpbench.sparse.train import fista_codes, train_regression_stream
 
 logger = logging.getLogger(__name__)
@@ -106,8 +106,7 @@ def run_synthetic(
 ) -> list[dict[str, Any]]:
     """Train (if learnable) and evaluate ``model_name``; one ``nmse_db`` and one ``objective_gap``
     record per depth ``t = 1..n_layers``. Training resumes from ``checkpoint`` when one is saved."""
-    if model_name not in MODELS:
-        raise ValueError(f"unknown sparse-coding model {model_name!r}: expected one of {sorted(MODELS)}")
+    check_model(model_name)
     params = resolve_params(params)
     device = torch.device(device)
     m, n, p, snr, T, lam = (params[k] for k in ("m", "n", "p", "snr_db", "n_layers", "lam"))
@@ -147,14 +146,11 @@ def run_synthetic(
 
 
 def _command(args: argparse.Namespace) -> None:
-    from dpbench.cli import UserError, parse_params
+    from dpbench.cli import parse_params
     from dpbench.results import divergence_recorded, write_result
     from dpbench.runtime import resolve_device, run_metadata, seed_everything
 
-    overrides = parse_params(args.params)
-    if args.model not in MODELS:
-        raise UserError(f"unknown model {args.model!r}: expected one of {sorted(MODELS)}")
-    params = resolve_params(overrides)
+    params = resolve_params(parse_params(args.params))
     device = resolve_device(args.device)
     seed_everything(args.seed, device)
     ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
