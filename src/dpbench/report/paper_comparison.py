@@ -24,7 +24,7 @@ from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
 from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
-from dpbench.report.tables import _digits, format_cell, seed_stats
+from dpbench.report.tables import format_cell, metric_digits, seed_stats
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
@@ -77,7 +77,7 @@ def ours(summary: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
     if stats.empty:  # the runs are there, but no seed produced this metric
         return "failed", row["ours_model"]
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
-    cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), _digits(row["metric"]))
+    cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]))
     return cell, best["model"]
 
 
@@ -94,7 +94,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
             "Metric": METRIC_LABELS.get(row["metric"], row["metric"]),
             "Published method": f"{row['method']} [{sources.index(row['source']) + 1}]{mark}",
             "Setting": row["setting"],
-            "Published": f"{row['value']:.{_digits(row['metric'])}f}",
+            "Published": f"{row['value']:.{metric_digits(row['metric'])}f}",
             "Ours": cell,
             "Our model": model,
         })
@@ -116,4 +116,3 @@ def write_comparison(summary: pd.DataFrame, reported: pd.DataFrame, output: str 
     )
     with atomic_path(output) as tmp:
         Path(tmp).write_text(latex)
-

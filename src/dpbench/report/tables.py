@@ -47,7 +47,8 @@ def format_cell(mean: float, sd: float, n_ok: int, n_total: int, digits: int) ->
     return text
 
 
-def _digits(metric: str) -> int:
+def metric_digits(metric: str) -> int:
+    """Decimals shown for ``metric``: one for dB, seconds and frames per second, three for scores."""
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
@@ -72,11 +73,11 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
             key = (col, METRIC_LABELS.get(metric, metric))
             sub = stats[(stats["column"] == col) & (stats["metric"] == metric)].set_index("model")
             for model, row in sub.iterrows():
-                cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), _digits(metric))
+                cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric))
             means = sub["mean"].dropna()
             if len(means) > 1:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
-                for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(_digits(metric) + 3))]:
+                for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(metric_digits(metric) + 3))]:
                     bold.loc[model, key] = True
     failed = frame[frame["status"] != "ok"]
     failed_cells = {(row["model"], _column_label(row, spec.column)) for _, row in failed.iterrows()}
