@@ -20,10 +20,6 @@ def images_task_on(task):
     return cfg.get("enabled", False) and task in cfg.get("tasks", IMAGE_TASKS)
 
 
-def images_seeds():
-    return images_cfg().get("seeds", SEEDS)
-
-
 def images_datasets(labelled_only=False):
     return [d for d in images_cfg().get("datasets", []) if not (labelled_only and d in UNLABELLED_IMAGE_DATASETS)]
 
@@ -93,7 +89,7 @@ def images_results(task, name):
             IMAGES_JOB.format(dataset=d, model=m, seed=s) + f"/{name}"
             for d in datasets
             for m in images_cfg()["models"]
-            for s in images_seeds()
+            for s in task_seeds("images")
         ]
 
     return files
@@ -169,7 +165,7 @@ use rule images_run as images_run_unlabelled with:
 rule images_error_figure:
     """Originals / reconstructions / absolute errors of the first test items (first seed), from saved samples."""
     input:
-        lambda w: [IMAGES_JOB.format(dataset=w.dataset, model=m, seed=images_seeds()[0]) + "/samples.pt" for m in images_cfg()["models"]],
+        lambda w: [IMAGES_JOB.format(dataset=w.dataset, model=m, seed=task_seeds("images")[0]) + "/samples.pt" for m in images_cfg()["models"]],
     output:
         pdf=f"{RESULTS}/figures/reconstruction_errors_{{dataset}}.pdf",
         png=report(
