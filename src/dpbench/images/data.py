@@ -56,15 +56,11 @@ PATCH_KEYS = {"patch_size", "n_patches", "crop"}
 
 def resolve_data_params(dataset: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults updated with ``overrides``; unknown keys or values raise :class:`dpbench.cli.UserError`."""
-    from dpbench.cli import UserError
+    from dpbench.cli import UserError, with_defaults
 
     if dataset not in IMAGE_DATASETS:
         raise UserError(f"unknown image dataset {dataset!r}; known: {', '.join(IMAGE_DATASETS)}")
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(DATA_DEFAULTS))
-    if unknown:
-        raise UserError(f"unknown data parameter(s) {unknown} for dataset {dataset!r}; allowed: {sorted(DATA_DEFAULTS)}")
-    params = {**DATA_DEFAULTS, **overrides}
+    params = with_defaults(f"{dataset} data", DATA_DEFAULTS, overrides)
     if params["scale"] not in ("none", "std"):
         raise UserError(f"data parameter 'scale' must be 'none' or 'std', got {params['scale']!r}")
     if dataset == SAMPLE_PATCHES and params["crop"] % params["patch_size"]:
