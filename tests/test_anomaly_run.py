@@ -60,3 +60,71 @@ def test_dataset_mismatch_and_unknown_model(prepared, capsys):
     assert "synthetic" in capsys.readouterr().err
     assert main(["anomaly-run", "--dataset", "synthetic", "--model", "nope", *common]) == 1
     assert "nope" in capsys.readouterr().err
+
+
+class Interrupt(Exception):
+    pass
+
+
+def anomaly_run(prepared, out, model="lista"):
+    return main([
+        "anomaly-run", "--dataset", "synthetic", "--prepared", str(prepared / "prep"), "--model", model, "--seed", "0",
+        "--params", json.dumps(TINY_PARAMS), "--device", "cpu", "--output", str(out / model / "seed0.json"),
+        "--scores-output", str(out / model / "seed0.scores.csv"),
+    ])
+
+
+def test_diverged_training_is_recorded_with_empty_scores_and_left_out_of_the_figures(prepared, tmp_path, monkeypatch):
+    import dpbench.sparse.train as train_mod
+    from dpbench.report.anomaly_figures import write_anomaly_figures
+
+    real = train_mod._optimise
+    monkeypatch.setattr(train_mod, "_optimise", lambda name, loss_fn, *a: real(name, lambda: loss_fn() * float("nan"), *a))
+    assert anomaly_run(prepared, tmp_path, "sc2net") == 0
+    doc = json.loads((tmp_path / "sc2net" / "seed0.json").read_text())
+    assert doc["status"] == "diverged" and doc["records"] == []
+    assert doc["message"].startswith("anomaly/synthetic/sc2net seed 0: SC2Net: training diverged at step 1")
+    empty = pd.read_csv(tmp_path / "sc2net" / "seed0.scores.csv")
+    assert empty.empty and list(empty.columns) == ["clip", "frame", "score", "raw_score", "label"]
+    assert not (tmp_path / "sc2net" / "seed0.json.ckpt").exists()
+
+    monkeypatch.undo()
+    assert anomaly_run(prepared, tmp_path, "ista") == 0
+    out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("roc", "pdf"), ("roc_png", "png"), ("trace", "pdf"), ("trace_png", "png"))}
+    paths = [tmp_path / m / "seed0.scores.csv" for m in ("ista", "sc2net")]
+    write_anomaly_figures(paths, "synthetic", {"pdf": out["roc"], "png": out["roc_png"]}, {"pdf": out["trace"], "png": out["trace_png"]})
+    write_anomaly_figures(paths[1:], "synthetic", {"pdf": out["roc"], "png": out["roc_png"]}, {"pdf": out["trace"], "png": out["trace_png"]})
+    assert all(tmp_path.joinpath(p).stat().st_size > 0 for p in out.values())
+
+
+def test_killed_training_resumes_from_its_checkpoint(prepared, tmp_path, monkeypatch):
+    import dpbench.sparse.train as train_mod
+
+    monkeypatch.setenv("DPBENCH_CHECKPOINT_SECONDS", "0")
+    real = train_mod._optimise
+    calls = []
+
+    def counted(name, loss_fn, optimiser, step, after_step=None):
+        calls.append(step)
+        if len(calls) == interrupt_at:
+            raise Interrupt
+        return real(name, loss_fn, optimiser, step, after_step)
+
+    monkeypatch.setattr(train_mod, "_optimise", counted)
+    interrupt_at = 0
+    assert anomaly_run(prepared, tmp_path / "ref") == 0
+    per_epoch = len(calls) // TINY_PARAMS["epochs"]
+
+    calls.clear()
+    interrupt_at = per_epoch + 2  # in the second epoch: the first is checkpointed
+    with pytest.raises(Interrupt):
+        anomaly_run(prepared, tmp_path / "run")
+    assert (tmp_path / "run" / "lista" / "seed0.json.ckpt").exists()
+
+    calls.clear()
+    interrupt_at = 0
+    assert anomaly_run(prepared, tmp_path / "run") == 0
+    assert len(calls) == 2 * per_epoch
+    assert not (tmp_path / "run" / "lista" / "seed0.json.ckpt").exists()
+    ours, ref = (pd.read_csv(tmp_path / d / "lista" / "seed0.scores.csv") for d in ("run", "ref"))
+    pd.testing.assert_frame_equal(ours, ref)

@@ -99,3 +99,30 @@ def test_synthetic_job_resumes_to_identical_records(tmp_path, monkeypatch):
         run_synthetic("lista_cp", params, 0, "cpu", ckpt)
     monkeypatch.undo()
     assert run_synthetic("lista_cp", params, 0, "cpu", ckpt) == ref
+
+
+def test_a_checkpoint_of_other_parameters_is_discarded_not_resumed(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    TrainingCheckpoint(tmp_path / "c.ckpt", every_seconds=0, fingerprint="lr=0.1").maybe_save(
+        {"model": model}, [], {"done": 3, "steps": 3, "losses": [0.5]})
+    other = TrainingCheckpoint(tmp_path / "c.ckpt", every_seconds=0, fingerprint="lr=0.2")
+    assert other.restore({"model": model}) is None
+    assert not other.path.exists()
+    same = TrainingCheckpoint(tmp_path / "c.ckpt", every_seconds=0, fingerprint="lr=0.1")
+    same.maybe_save({"model": model}, [], {"done": 3, "steps": 3, "losses": [0.5]})
+    assert same.restore({"model": model})["done"] == 3
+
+
+def test_step_progress_keeps_finished_steps_of_the_same_parameters_only(tmp_path):
+    from dpbench.checkpoint import StepProgress
+
+    progress = StepProgress(tmp_path / "job.progress", "a")
+    step_ckpt = progress.checkpoint("t1")
+    step_ckpt.maybe_save({"w": torch.zeros(2)}, [], {"done": 1, "steps": 1, "losses": []}, force=True)
+    progress.record("t1", {"value": torch.ones(2)})
+    assert not step_ckpt.path.exists()  # a finished step needs no training checkpoint
+    assert torch.equal(StepProgress(tmp_path / "job.progress", "a").done["t1"]["value"], torch.ones(2))
+    assert StepProgress(tmp_path / "job.progress", "b").done == {}
+    progress.checkpoint("t2").maybe_save({"w": torch.zeros(2)}, [], {"done": 1, "steps": 1, "losses": []}, force=True)
+    progress.discard()
+    assert list(tmp_path.iterdir()) == []

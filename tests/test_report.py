@@ -105,3 +105,23 @@ def test_divergence_is_recorded_not_raised(tmp_path):
     assert frame.loc[0, "status"] == "diverged"
     doc = json.loads(out.read_text())
     assert "lista seed 3" in doc["message"] and "step 7" in doc["message"]
+
+
+@pytest.mark.parametrize("task", ["synthetic", "reconstruction"])
+def test_a_diverged_model_is_marked_failed_in_the_deepest_layer_tables(tmp_path, task):
+    """The layer tables keep the deepest layer's rows: a seed that diverged has no layer and must stay."""
+    from dpbench.results import write_diverged, write_result
+    from dpbench.runtime import DivergenceError
+
+    metric = "nmse_db" if task == "synthetic" else "psnr"
+    paths = []
+    for seed in range(2):
+        ok = tmp_path / f"ista{seed}.json"
+        write_result(ok, task=task, dataset="d", model="ista", seed=seed, params={}, meta={},
+                     records=[{"metric": metric, "value": -10.0 - t, "layers": t} for t in (1, 16)])
+        failed = tmp_path / f"lista{seed}.json"
+        write_diverged(failed, task=task, dataset="d", model="lista", seed=seed, params={}, error=DivergenceError("nan"))
+        paths += [ok, failed]
+    latex = task_table(load_results(paths), task).to_latex()
+    assert next(line for line in latex.splitlines() if line.startswith("ista")).count("-26.0") == 1
+    assert "failed" in next(line for line in latex.splitlines() if line.startswith("lista"))

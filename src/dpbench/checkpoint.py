@@ -7,6 +7,13 @@ that state and continues from the saved step; with the same generators restored,
 follows the uninterrupted one exactly. The job deletes the checkpoint once its result is written.
 Checkpoints are read with ``weights_only=True``. The default interval is 60 s, or the value of the
 environment variable ``DPBENCH_CHECKPOINT_SECONDS``.
+
+A checkpoint carries a ``fingerprint`` of the job's parameters: one left behind by a run with other
+parameters (the config changed between the interruption and the rerun) is discarded, never resumed.
+
+:class:`StepProgress` does the same for jobs made of several independent steps (one network per
+depth of a sweep): the result of each finished step is saved as it ends, and a restarted job skips
+the steps already done.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ log = logging.getLogger(__name__)
 class TrainingCheckpoint:
     """Save and restore a training loop's state at ``path`` (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str], every_seconds: float | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], every_seconds: float | None = None, fingerprint: str = "") -> None:
         self.path = Path(path)
         if every_seconds is None:
             every_seconds = float(os.environ.get("DPBENCH_CHECKPOINT_SECONDS", 60))
         self.every_seconds = every_seconds
+        self.fingerprint = fingerprint
         self._last_save = time.monotonic()
 
     @staticmethod
@@ -43,6 +51,10 @@ class TrainingCheckpoint:
         if not self.path.exists():
             return None
         blob = load_tensors(self.path)
+        if blob.get("fingerprint", "") != self.fingerprint:
+            log.warning("checkpoint %s was saved for other parameters: starting over", self.path)
+            self.discard()
+            return None
         missing = set(objects) - set(blob["states"])
         if missing:
             raise ValueError(f"checkpoint {self.path} lacks {sorted(missing)}: delete it to start over")
@@ -74,6 +86,7 @@ class TrainingCheckpoint:
                 "states": self._states(objects),
                 "generators": [g.get_state() if g is not None else torch.empty(0, dtype=torch.uint8) for g in generators],
                 "progress": progress,
+                "fingerprint": self.fingerprint,
             },
         )
         self._last_save = time.monotonic()
@@ -82,3 +95,44 @@ class TrainingCheckpoint:
     def discard(self) -> None:
         """Remove the checkpoint (the job's result is safely written)."""
         self.path.unlink(missing_ok=True)
+
+
+class StepProgress:
+    """The saved results of the finished steps of a job, at ``path`` (see the module docstring).
+
+    Results may hold tensors and plain values (they are saved with :func:`dpbench.io.save_tensors`).
+    :meth:`checkpoint` gives the training checkpoint of a step in progress. With ``path=None``
+    nothing is saved (a library call that need not survive interruption).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, fingerprint: str = "") -> None:
+        self.path = None if path is None else Path(path)
+        self.fingerprint = fingerprint
+        self.done: dict[str, Any] = {}
+        if self.path is not None and self.path.exists():
+            blob = load_tensors(self.path)
+            if blob.get("fingerprint") == fingerprint:
+                self.done = dict(blob["done"])
+                log.info("resuming %s: steps %s already done", self.path, sorted(self.done))
+            else:
+                log.warning("progress file %s was saved for other parameters: starting over", self.path)
+
+    def checkpoint(self, step: str) -> TrainingCheckpoint | None:
+        """Training checkpoint of ``step`` (None when nothing is saved)."""
+        if self.path is None:
+            return None
+        return TrainingCheckpoint(self.path.with_name(f"{self.path.name}.{step}.ckpt"), fingerprint=self.fingerprint)
+
+    def record(self, step: str, result: Any) -> None:
+        """Save ``result`` as the outcome of ``step`` (atomically, with every earlier step)."""
+        self.done[step] = result
+        if self.path is not None:
+            save_tensors(self.path, {"fingerprint": self.fingerprint, "done": self.done})
+            self.checkpoint(step).discard()
+
+    def discard(self) -> None:
+        """Remove the progress file and any step checkpoint (the job's results are safely written)."""
+        if self.path is not None:
+            for path in self.path.parent.glob(f"{self.path.name}.*.ckpt"):
+                path.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,24 @@ def write_result(
     )
 
 
+def write_diverged(
+    path: str | os.PathLike[str],
+    *,
+    task: str,
+    dataset: str,
+    model: str,
+    seed: int,
+    params: Mapping[str, Any],
+    error: Exception,
+) -> str:
+    """Write a ``status: "diverged"`` result (no records) for a job whose training diverged; return its message."""
+    message = f"{task}/{dataset}/{model} seed {seed}: {error}"
+    log.error("%s -- recorded as diverged in %s", message, path)
+    write_result(path, task=task, dataset=dataset, model=model, seed=seed, records=[], params=params,
+                 meta={}, status="diverged", message=message)
+    return message
+
+
 @contextlib.contextmanager
 def divergence_recorded(
     path: str | os.PathLike[str],
@@ -85,19 +103,20 @@ def divergence_recorded(
     model: str,
     seed: int,
     params: Mapping[str, Any],
+    placeholders: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Run a job's body; if its training diverges, write a ``status: "diverged"`` result instead.
 
     The job then ends normally, so the rest of the grid goes on and the tables show the cell as
     failed (with the message in the result file) rather than dropping it or printing NaN metrics.
+    ``placeholders(message)`` writes the job's other outputs (e.g. per-frame scores) in that case.
     """
     try:
         yield
     except DivergenceError as err:
-        message = f"{task}/{dataset}/{model} seed {seed}: {err}"
-        log.error("%s -- recorded as diverged in %s", message, path)
-        write_result(path, task=task, dataset=dataset, model=model, seed=seed, records=[], params=params,
-                     meta={}, status="diverged", message=message)
+        message = write_diverged(path, task=task, dataset=dataset, model=model, seed=seed, params=params, error=err)
+        if placeholders is not None:
+            placeholders(message)
 
 
 def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from dpbench.anomaly.datasets import AnomalyData
+from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, iter_clip_features, pad_frames
 from dpbench.metrics import equal_error_rate, roc_auc
 
@@ -175,8 +176,11 @@ def run_anomaly(
     *,
     seed: int,
     device: torch.device,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> AnomalyResult:
-    """Train ``model_name`` on the normal clips of ``data`` and score its test clips."""
+    """Train ``model_name`` on the normal clips of ``data`` and score its test clips.
+
+    Training resumes from ``checkpoint`` when one is saved."""
     from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
     from dpbench.sparse.base import lasso_cost
@@ -203,7 +207,7 @@ def run_anomaly(
     if model.trainable and p["epochs"] > 0:
         result = train_encoder(
             model, x_train, D, p["lam"], mode="unsupervised", epochs=p["epochs"], batch_size=p["batch_size"],
-            lr=p["lr"], layer_loss=p["layer_loss"], generator=generator, device=device,
+            lr=p["lr"], layer_loss=p["layer_loss"], generator=generator, device=device, checkpoint=checkpoint,
         )
         losses = list(result.losses)
     timings["training_s"] = time.perf_counter() - t0

@@ -14,19 +14,23 @@ import pandas as pd
 from sklearn.metrics import auc as area_under_curve
 from sklearn.metrics import roc_curve
 
-from dpbench.report.figures import model_palette, save_figure
+from dpbench.report.figures import message_figure, model_palette, save_figure
 from dpbench.report.specs import model_rank
 
 
 def read_scores(paths: list[str | Path]) -> pd.DataFrame:
-    """Concatenate per-frame score files ``<...>/<model>/seed<k>.scores.csv``, adding a ``model`` column."""
+    """Concatenate per-frame score files ``<...>/<model>/seed<k>.scores.csv``, adding a ``model`` column.
+
+    The empty files of diverged jobs add no rows."""
     frames = []
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"missing per-frame score file: {path}")
-        frames.append(pd.read_csv(path).assign(model=path.parent.name))
-    return pd.concat(frames, ignore_index=True)
+        frame = pd.read_csv(path)
+        if not frame.empty:
+            frames.append(frame.assign(model=path.parent.name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["clip", "frame", "score", "raw_score", "label", "model"])
 
 
 def _models(scores: pd.DataFrame) -> list[str]:
@@ -70,7 +74,15 @@ def trace_figure(scores: pd.DataFrame, title: str, clip: str | None = None) -> p
 
 
 def write_anomaly_figures(paths: list[str | Path], dataset: str, roc: dict[str, str], trace: dict[str, str]) -> None:
-    """Write the ROC (``roc["pdf"]``, ``roc["png"]``) and score-trace figures of ``dataset``."""
+    """Write the ROC (``roc["pdf"]``, ``roc["png"]``) and score-trace figures of ``dataset``.
+
+    A model whose training diverged (an empty score file) is left out and named in the titles."""
     scores = read_scores(paths)
-    save_figure(roc_figure(scores, f"{dataset}: frame-level ROC"), roc["pdf"], roc["png"])
-    save_figure(trace_figure(scores, dataset), trace["pdf"], trace["png"])
+    failed = sorted({Path(p).parent.name for p in paths} - set(scores["model"]), key=lambda m: (model_rank(m), m))
+    if scores.empty:
+        for out in (roc, trace):
+            save_figure(message_figure(f"{dataset}: every model's training diverged ({', '.join(failed)})"), out["pdf"], out["png"])
+        return
+    note = f" (diverged: {', '.join(failed)})" if failed else ""
+    save_figure(roc_figure(scores, f"{dataset}: frame-level ROC{note}"), roc["pdf"], roc["png"])
+    save_figure(trace_figure(scores, dataset + note), trace["pdf"], trace["png"])

@@ -35,6 +35,14 @@ def _ordered(models: pd.Series) -> list[str]:
     return sorted(models.unique(), key=lambda m: (model_rank(m), m))
 
 
+def message_figure(text: str) -> plt.Figure:
+    """A figure that only says ``text`` (e.g. that every model of it diverged), so the report still builds."""
+    fig, ax = plt.subplots(figsize=(5, 1.6))
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+    return fig
+
+
 def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
     """Write ``fig`` atomically as PDF and PNG, then close it."""
     for path, kwargs in ((pdf, {}), (png, {"dpi": 150})):
@@ -126,7 +134,9 @@ def figure_task(name: str) -> str:
 def write_figure(summary: pd.DataFrame, name: str, pdf: str | Path, png: str | Path) -> None:
     """Draw figure ``name`` from the summary's successful rows of its task; write PDF and PNG."""
     task = figure_task(name)
-    frame = summary[(summary["task"] == task) & (summary["status"] == "ok")]
-    if frame.empty:
-        raise ValueError(f"figure {name}: no successful rows for task {task!r} in the summary")
-    save_figure(FIGURES[task][name](frame), pdf, png)
+    rows = summary[summary["task"] == task]
+    if rows.empty:
+        raise ValueError(f"figure {name}: no rows for task {task!r} in the summary")
+    frame = rows[rows["status"] == "ok"]
+    fig = FIGURES[task][name](frame) if not frame.empty else message_figure(f"{name}: no run of task {task} finished (all failed)")
+    save_figure(fig, pdf, png)

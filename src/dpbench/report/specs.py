@@ -57,11 +57,12 @@ MODEL_ORDER: list[str] = [
 
 
 def at_max_layers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows at the deepest evaluated layer count of each (dataset, model)."""
+    """Rows at the deepest evaluated layer count of each (dataset, model), and the rows without a
+    layer count (seeds that failed outright), so that their cells are marked, not dropped."""
     if "layers" not in frame or frame["layers"].isna().all():
         return frame
     deepest = frame.groupby(["dataset", "model"])["layers"].transform("max")
-    return frame[frame["layers"] == deepest]
+    return frame[(frame["layers"] == deepest) | frame["layers"].isna()]
 
 
 @dataclass(frozen=True)

@@ -64,12 +64,21 @@ def download_dataset(dataset: str, data_dir: str, urls: list[str] | None = None,
     return marker
 
 
+SCORE_COLUMNS = ["clip", "frame", "score", "raw_score", "label"]
+
+
 def run_job(
     dataset: str, prepared: str, model: str, seed: int, params: dict, device_name: str, output: str, scores_output: str | None
 ) -> None:
+    """Train and score one (dataset, model, seed); training checkpoints to ``OUTPUT.ckpt`` and resumes from it.
+
+    A diverged training is recorded as a failed result (and an empty per-frame score file)."""
+    import pandas as pd
+
     from dpbench.anomaly.datasets import DATASETS, load_prepared
     from dpbench.anomaly.scoring import resolve_params, run_anomaly
-    from dpbench.results import write_result
+    from dpbench.checkpoint import TrainingCheckpoint
+    from dpbench.results import divergence_recorded, params_hash, write_result
     from dpbench.runtime import resolve_device, run_metadata
     from dpbench.sparse import check_model
 
@@ -84,20 +93,28 @@ def run_job(
     data = load_prepared(prepared)
     if data.dataset != dataset:
         raise UserError(f"{prepared} holds dataset {data.dataset!r}, not {dataset!r}")
-    start = time.perf_counter()
-    result = run_anomaly(data, model, full, seed=seed, device=device)
-    wall = time.perf_counter() - start
-    meta = run_metadata(device, seed) | {
-        "wall_seconds": wall,
-        "timings": result.timings,
-        "train_losses": result.train_losses,
-        **result.info,
-    }
-    if scores_output:
-        with atomic_path(scores_output) as tmp:
-            result.frames[["clip", "frame", "score", "raw_score", "label"]].to_csv(tmp, index=False)
-    write_result(output, task="anomaly", dataset=dataset, model=model, seed=seed, records=result.records(), params=full, meta=meta)
-    log.info("wrote %s (AUC %.4f, EER %.4f, %.0f fps, %.1f s)", output, result.auc, result.eer, result.fps, wall)
+    ident = {"task": "anomaly", "dataset": dataset, "model": model, "seed": seed}
+
+    def write_scores(frames: pd.DataFrame) -> None:
+        if scores_output:
+            with atomic_path(scores_output) as tmp:
+                frames[SCORE_COLUMNS].to_csv(tmp, index=False)
+
+    checkpoint = TrainingCheckpoint(f"{output}.ckpt", fingerprint=params_hash({**ident, "params": full, "device": device.type}))
+    with divergence_recorded(output, **ident, params=full, placeholders=lambda _: write_scores(pd.DataFrame(columns=SCORE_COLUMNS))):
+        start = time.perf_counter()
+        result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint)
+        wall = time.perf_counter() - start
+        meta = run_metadata(device, seed) | {
+            "wall_seconds": wall,
+            "timings": result.timings,
+            "train_losses": result.train_losses,
+            **result.info,
+        }
+        write_scores(result.frames)
+        write_result(output, **ident, records=result.records(), params=full, meta=meta)
+        log.info("wrote %s (AUC %.4f, EER %.4f, %.0f fps, %.1f s)", output, result.auc, result.eer, result.fps, wall)
+    checkpoint.discard()
 
 
 def _synth(a: argparse.Namespace) -> None:

@@ -34,6 +34,8 @@ import json
 import logging
 import textwrap
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,9 +45,10 @@ from torch import nn
 from dpbench.cli import UserError, parse_params, with_defaults
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.io import load_tensors, save_tensors
-from dpbench.results import write_result
-from dpbench.runtime import resolve_device, run_metadata, seed_everything, synchronize
-from dpbench.sparse import MODELS, build_model, check_model
+from dpbench.checkpoint import StepProgress, TrainingCheckpoint
+from dpbench.results import params_hash, write_diverged, write_result
+from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
+from dpbench.sparse import build_model, check_model
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.train import LAYER_LOSSES, train_encoder, train_supervised
 
@@ -145,7 +148,8 @@ def encode(model: nn.Module, x: torch.Tensor, n_layers: int | None = None) -> to
 
 
 def trained_encoder(
-    name: str, D: torch.Tensor, lam: float, n_layers: int, x_train: torch.Tensor, params: dict, seed: int, device: torch.device
+    name: str, D: torch.Tensor, lam: float, n_layers: int, x_train: torch.Tensor, params: dict, seed: int, device: torch.device,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> tuple[nn.Module, list[float]]:
     """Encoder ``name`` with ``n_layers`` layers, trained on the unsupervised Lasso loss when trainable."""
     seed_everything(seed, device)
@@ -155,7 +159,7 @@ def trained_encoder(
     result = train_encoder(
         model, x_train, D.to(device), lam, mode="unsupervised", epochs=params["epochs"], batch_size=params["batch_size"],
         lr=params["lr"], layer_loss=params["layer_loss"], generator=torch.Generator().manual_seed(seed), device=device,
-        log_every=max(1, params["epochs"] // 4),
+        log_every=max(1, params["epochs"] // 4), checkpoint=checkpoint,
     )
     return model, result.losses
 
@@ -207,50 +211,68 @@ def logistic_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torc
 # jobs
 
 
+def _at_depth(t: int, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one depth of a sweep; a divergence names the depth."""
+    try:
+        return step()
+    except DivergenceError as err:
+        raise DivergenceError(f"depth t={t}: {err}") from err
+
+
 def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str, layers: list[int], params: dict,
-                     seed: int, device: torch.device, classify: bool) -> dict[str, Any]:
-    """Train/evaluate ``model_name`` at every depth; returns records per task, samples and timings."""
+                     seed: int, device: torch.device, classify: bool, progress: StepProgress | None = None) -> dict[str, Any]:
+    """Train/evaluate ``model_name`` at every depth; returns records per task, samples and timings.
+
+    Each finished depth is saved in ``progress`` and skipped when the job is restarted."""
+    progress = progress or StepProgress(None)
     D = D.to(device)
-    recon, cls, timings, losses = [], [], {}, {}
-    samples: dict[str, Any] = {}
-    untrained = None
-    for t in sorted(layers):
-        start = time.perf_counter()
-        if MODELS[model_name].trainable:
-            model, losses[t] = trained_encoder(model_name, D, lam, t, data.x_train, params, seed, device)
-        else:  # ISTA / FISTA: one solver, run for t iterations
-            if untrained is None:
-                untrained = build_model(model_name, D, lam, max(layers), **params["options"]).to(device)
-            model = untrained
+
+    def depth(t: int) -> dict[str, Any]:
+        start = time.perf_counter()  # ISTA / FISTA: t iterations, untrained
+        model, losses = trained_encoder(model_name, D, lam, t, data.x_train, params, seed, device, progress.checkpoint(f"unsupervised-t{t}"))
         synchronize(device)
-        timings[t] = time.perf_counter() - start
+        seconds = time.perf_counter() - start
         z_test = encode(model, data.x_test, t)
-        x_hat = z_test @ D.T
-        original, rebuilt = data.to_images(data.x_test), data.to_images(x_hat)
+        original, rebuilt = data.to_images(data.x_test), data.to_images(z_test @ D.T)
         metrics = reconstruction_metrics(original, rebuilt) | {"sparsity": sparsity(z_test)}
-        recon += [{"metric": k, "value": v, "layers": t} for k, v in metrics.items()]
+        out: dict[str, Any] = {"reconstruction": [{"metric": k, "value": v, "layers": t} for k, v in metrics.items()],
+                               "classification": [], "seconds": seconds, "losses": losses}
         if classify:
             z_train = encode(model, data.x_train, t)
             acc = logistic_accuracy(z_train, data.y_train, z_test, data.y_test, params["logreg_C"], params["logreg_max_iter"], seed)
-            cls.append({"metric": "accuracy", "value": acc, "layers": t})
+            out["classification"] = [{"metric": "accuracy", "value": acc, "layers": t}]
         log.info("%s t=%d: %s%s (%.1f s)", model_name, t, {k: round(v, 4) for k, v in metrics.items()},
-                 f", accuracy {cls[-1]['value']:.4f}" if classify else "", time.perf_counter() - start)
+                 f", accuracy {acc:.4f}" if classify else "", time.perf_counter() - start)
         if t == max(layers):
-            samples = {"original": torch.as_tensor(original[:N_SAMPLES], dtype=torch.float32),
-                       "reconstruction": torch.as_tensor(rebuilt[:N_SAMPLES], dtype=torch.float32),
-                       "layers": t, "psnr": metrics["psnr"]}
-    return {"reconstruction": recon, "classification": cls, "samples": samples,
+            out["samples"] = {"original": torch.as_tensor(original[:N_SAMPLES], dtype=torch.float32),
+                              "reconstruction": torch.as_tensor(rebuilt[:N_SAMPLES], dtype=torch.float32),
+                              "layers": t, "psnr": metrics["psnr"]}
+        return out
+
+    recon, cls, timings, losses = [], [], {}, {}
+    for t in sorted(layers):
+        step = f"unsupervised-t{t}"
+        if step not in progress.done:
+            progress.record(step, _at_depth(t, lambda t=t: depth(t)))
+        out = progress.done[step]
+        recon += out["reconstruction"]
+        cls += out["classification"]
+        timings[t], losses[t] = out["seconds"], out["losses"]
+    return {"reconstruction": recon, "classification": cls, "samples": progress.done[f"unsupervised-t{max(layers)}"]["samples"],
             "train_seconds": timings, "train_losses": losses}
 
 
 def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str, layers: list[int], params: dict,
-                   seed: int, device: torch.device) -> dict[str, Any]:
-    """Encoder + linear softmax head trained end to end at every depth; test accuracy per depth."""
+                   seed: int, device: torch.device, progress: StepProgress | None = None) -> dict[str, Any]:
+    """Encoder + linear softmax head trained end to end at every depth; test accuracy per depth.
+
+    Each finished depth is saved in ``progress`` and skipped when the job is restarted."""
     if not data.labelled:
         raise UserError("classification_supervised needs a labelled dataset")
+    progress = progress or StepProgress(None)
     D = D.to(device)
-    records, timings, losses = [], {}, {}
-    for t in sorted(layers):
+
+    def depth(t: int) -> dict[str, Any]:
         seed_everything(seed, device)
         start = time.perf_counter()
         model = build_model(model_name, D, lam, t, **params["options"]).to(device)
@@ -258,15 +280,24 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
         result = train_supervised(
             model, head, data.x_train, data.y_train, D, lam, sc_weight=params["sc_weight"], epochs=params["sup_epochs"],
             batch_size=params["sup_batch_size"], lr=params["sup_lr"], generator=torch.Generator().manual_seed(seed),
-            device=device, log_every=max(1, params["sup_epochs"] // 4),
+            device=device, log_every=max(1, params["sup_epochs"] // 4), checkpoint=progress.checkpoint(f"supervised-t{t}"),
         )
         synchronize(device)
-        timings[t], losses[t] = time.perf_counter() - start, result.losses
+        seconds = time.perf_counter() - start
         with torch.no_grad():
             logits = head(encode(model, data.x_test, t))
         acc = float((logits.argmax(1) == data.y_test).float().mean())
-        records.append({"metric": "accuracy", "value": acc, "layers": t})
-        log.info("%s+head t=%d: accuracy %.4f (%.1f s)", model_name, t, acc, timings[t])
+        log.info("%s+head t=%d: accuracy %.4f (%.1f s)", model_name, t, acc, seconds)
+        return {"records": [{"metric": "accuracy", "value": acc, "layers": t}], "seconds": seconds, "losses": result.losses}
+
+    records, timings, losses = [], {}, {}
+    for t in sorted(layers):
+        step = f"supervised-t{t}"
+        if step not in progress.done:
+            progress.record(step, _at_depth(t, lambda t=t: depth(t)))
+        out = progress.done[step]
+        records += out["records"]
+        timings[t], losses[t] = out["seconds"], out["losses"]
     return {"records": records, "train_seconds": timings, "train_losses": losses}
 
 
@@ -281,7 +312,13 @@ def _job_setup(dataset: str, prepared: str | None, dictionary_path: str, model: 
 
 
 def run_job(args: argparse.Namespace) -> None:
-    """One (dataset, model, seed) job: the tasks whose output files are given, over the depth sweep."""
+    """One (dataset, model, seed) job: the tasks whose output files are given, over the depth sweep.
+
+    Each finished depth is saved next to the outputs (``images-run.progress``, with the training
+    checkpoint of the depth in progress), so a killed job resumes where it stopped. When training
+    diverges, the part it belongs to (unsupervised: reconstruction and code classification;
+    supervised) is recorded as diverged and the other part still runs.
+    """
     start = time.perf_counter()
     layers = _parse_layers(args.layers)
     unsupervised = args.reconstruction_output or args.classification_output
@@ -293,26 +330,43 @@ def run_job(args: argparse.Namespace) -> None:
         args.dataset, args.prepared, args.dictionary, args.model, parse_params(args.data_params), parse_params(args.params), args.device)
     if (args.classification_output or args.supervised_output) and not data.labelled:
         raise UserError(f"dataset {args.dataset!r} has no labels: it supports the reconstruction task only")
+    all_params = {"model": params, "data": data_params, "dictionary": dict_params, "layers": layers}
+    ident = {"dataset": args.dataset, "model": args.model, "seed": args.seed}
+    first_output = args.reconstruction_output or args.classification_output or args.supervised_output
+    progress = StepProgress(Path(first_output).with_name("images-run.progress"), params_hash({
+        **ident, "params": all_params, "classify": bool(args.classification_output), "device": device.type}))
     timings: dict[str, Any] = {}
-    results: dict[str, tuple[str, str, list]] = {}
+    results: list[tuple[str, str, list]] = []
+    diverged: list[tuple[str, str, DivergenceError]] = []
     if unsupervised:
-        out = run_unsupervised(data, D, lam, args.model, layers, params, args.seed, device, bool(args.classification_output))
-        timings["unsupervised"] = {"train_seconds": out["train_seconds"], "train_losses": out["train_losses"]}
-        if args.reconstruction_output:
-            save_tensors(args.samples_output, out["samples"])
-            results["reconstruction"] = (args.reconstruction_output, "reconstruction", out["reconstruction"])
-        if args.classification_output:
-            results["classification_unsupervised"] = (args.classification_output, "classification_unsupervised", out["classification"])
+        outputs = [(args.reconstruction_output, "reconstruction"), (args.classification_output, "classification_unsupervised")]
+        try:
+            out = run_unsupervised(data, D, lam, args.model, layers, params, args.seed, device, bool(args.classification_output), progress)
+        except DivergenceError as err:
+            diverged += [(path, task, err) for path, task in outputs if path]
+        else:
+            timings["unsupervised"] = {"train_seconds": out["train_seconds"], "train_losses": out["train_losses"]}
+            if args.reconstruction_output:
+                save_tensors(args.samples_output, out["samples"])
+            records = {"reconstruction": out["reconstruction"], "classification_unsupervised": out["classification"]}
+            results += [(path, task, records[task]) for path, task in outputs if path]
     if args.supervised_output:
-        out = run_supervised(data, D, lam, args.model, layers, params, args.seed, device)
-        timings["supervised"] = {"train_seconds": out["train_seconds"], "train_losses": out["train_losses"]}
-        results["classification_supervised"] = (args.supervised_output, "classification_supervised", out["records"])
+        try:
+            out = run_supervised(data, D, lam, args.model, layers, params, args.seed, device, progress)
+        except DivergenceError as err:
+            diverged.append((args.supervised_output, "classification_supervised", err))
+        else:
+            timings["supervised"] = {"train_seconds": out["train_seconds"], "train_losses": out["train_losses"]}
+            results.append((args.supervised_output, "classification_supervised", out["records"]))
     meta = run_metadata(device, args.seed) | {"wall_seconds": time.perf_counter() - start, "timings": timings,
                                               "n_train": len(data.x_train), "n_test": len(data.x_test)}
-    all_params = {"model": params, "data": data_params, "dictionary": dict_params, "layers": layers}
-    for path, task, records in results.values():
-        write_result(path, task=task, dataset=args.dataset, model=args.model, seed=args.seed, records=records,
-                     params=all_params, meta=meta)
+    for path, task, err in diverged:
+        message = write_diverged(path, task=task, **ident, params=all_params, error=err)
+        if task == "reconstruction":
+            save_tensors(args.samples_output, {"status": "diverged", "message": message})
+    for path, task, records in results:
+        write_result(path, task=task, **ident, records=records, params=all_params, meta=meta)
+    progress.discard()
 
 
 def _parse_layers(text: str) -> list[int]:
@@ -333,11 +387,17 @@ def error_figure(samples: list[str], models: list[str], dataset: str, pdf: str, 
     """Originals, then per model its reconstructions and absolute-error maps (black = no error)."""
     import matplotlib.pyplot as plt
 
-    from dpbench.report.figures import save_figure
+    from dpbench.report.figures import message_figure, save_figure
 
     if len(samples) != len(models):
         raise UserError(f"{len(samples)} sample files for {len(models)} models")
-    loaded = [load_tensors(p) for p in samples]
+    saved = [(name, load_tensors(p)) for name, p in zip(models, samples)]
+    failed = [name for name, s in saved if s.get("status") == "diverged"]
+    shown = [(name, s) for name, s in saved if s.get("status") != "diverged"]
+    if not shown:
+        save_figure(message_figure(f"{dataset}: every model's training diverged ({', '.join(failed)})"), pdf, png)
+        return
+    models, loaded = [name for name, _ in shown], [s for _, s in shown]
     original = loaded[0]["original"].numpy()
     errors = [np.abs(s["reconstruction"].numpy() - original) for s in loaded]
     vmax = max(float(e.max()) for e in errors) or 1.0
@@ -366,6 +426,8 @@ def error_figure(samples: list[str], models: list[str], dataset: str, pdf: str, 
         axes[r, 0].set_ylabel(f"{name} (t={int(s['layers'])})\nPSNR {float(s['psnr']):.1f} dB", rotation=0, ha="right", va="center")
         axes[r + 1, 0].set_ylabel("|error|", rotation=0, ha="right", va="center")
     title = f"{dataset}: reconstructions x̂ = D z and absolute errors (darker = lower error; black = 0, white = {vmax:.2f})"
+    if failed:
+        title += f"; training diverged, not shown: {', '.join(failed)}"
     fig.tight_layout()
     # above the axes (saved with bbox_inches="tight", so nothing is cut)
     fig.suptitle(textwrap.fill(title, width=int(12 * side * n + 10)), fontsize="medium", y=1.0, va="bottom")

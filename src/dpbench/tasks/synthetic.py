@@ -147,20 +147,20 @@ def run_synthetic(
 
 def _command(args: argparse.Namespace) -> None:
     from dpbench.cli import parse_params
-    from dpbench.results import divergence_recorded, write_result
+    from dpbench.results import divergence_recorded, params_hash, write_result
     from dpbench.runtime import resolve_device, run_metadata, seed_everything
 
     params = resolve_params(parse_params(args.params))
     device = resolve_device(args.device)
     seed_everything(args.seed, device)
     ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
+    checkpoint = TrainingCheckpoint(f"{args.output}.ckpt", fingerprint=params_hash({**ident, "params": params, "device": device.type}))
     with divergence_recorded(args.output, **ident, params=params):
         start = time.perf_counter()
-        checkpoint = TrainingCheckpoint(f"{args.output}.ckpt")
         records = run_synthetic(args.model, params, args.seed, device, checkpoint)
         meta = {**run_metadata(device, args.seed), "wall_time_s": time.perf_counter() - start}
         write_result(args.output, **ident, records=records, params=params, meta=meta)
-        checkpoint.discard()
+    checkpoint.discard()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
