@@ -126,3 +126,14 @@ def test_compiled_training_matches_eager_and_keeps_the_models_state(monkeypatch)
         runs[flag] = (result.losses, model.state_dict())
     torch.testing.assert_close(runs["1"][0], runs["0"][0], rtol=1e-4, atol=1e-6)
     assert list(runs["1"][1]) == list(runs["0"][1])  # no "_orig_mod." prefix in checkpoints
+
+
+def test_thresholds_stay_non_negative():
+    """Dense signals and a small lam pull LISTA's thresholds below zero; the projection stops them at 0."""
+    gen = torch.Generator().manual_seed(0)
+    D = torch.randn(20, 40, generator=gen)
+    D /= D.norm(dim=0)
+    x = torch.randn(256, 20, generator=gen)
+    model = build_model("lista", D, 0.01, 3)
+    train_encoder(model, x, D, 0.01, epochs=30, batch_size=64, lr=1e-2, generator=torch.Generator().manual_seed(1), log_every=0)
+    assert float(model.theta.min()) == 0.0  # the bound was reached, and held

@@ -54,8 +54,8 @@ def test_problem_depends_only_on_seed():
 def test_unknown_parameter_is_a_user_error():
     with pytest.raises(UserError, match="n_epochz"):
         synthetic.resolve_params({"n_epochz": 3})
-    assert synthetic.dataset_name(synthetic.resolve_params({"snr_db": 40})) == "synthetic_snr40"
-    assert synthetic.dataset_name(synthetic.resolve_params({})) == "synthetic_noiseless"
+    assert synthetic.dataset_name(synthetic.resolve_params({"snr_db": 40})["snr_db"]) == "synthetic_snr40"
+    assert synthetic.dataset_name(synthetic.resolve_params({})["snr_db"]) == "synthetic_noiseless"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,15 +1,12 @@
+from dpbench.tasks.synthetic_datasets import dataset_name
+
 SYNTHETIC_RESULT = f"{RESULTS}/synthetic/{{dataset}}/{{model}}/seed{{seed}}.json"
-
-
-def synthetic_dataset(snr_db):
-    """Dataset label of a noise setting: synthetic_noiseless or synthetic_snr<dB>."""
-    return "synthetic_noiseless" if snr_db is None else f"synthetic_snr{snr_db:g}"
 
 
 def synthetic_params(wildcards):
     """The job's --params: the problem, its noise level and the model's options, as JSON."""
     cfg = config["synthetic"]
-    snr = {synthetic_dataset(s): s for s in cfg["snr_db"]}[wildcards.dataset]
+    snr = {dataset_name(s): s for s in cfg["snr_db"]}[wildcards.dataset]
     options = cfg.get("model_options", {}).get(wildcards.model, {})
     return json.dumps({**cfg["problem"], "snr_db": snr, "model_options": options}, sort_keys=True)
 
@@ -17,7 +14,7 @@ def synthetic_params(wildcards):
 def synthetic_results():
     cfg = config["synthetic"]
     return [
-        SYNTHETIC_RESULT.format(dataset=synthetic_dataset(s), model=m, seed=seed)
+        SYNTHETIC_RESULT.format(dataset=dataset_name(s), model=m, seed=seed)
         for s in cfg["snr_db"]
         for m in cfg["models"]
         for seed in task_seeds("synthetic")

@@ -114,5 +114,17 @@ class SparseEncoder(nn.Module):
             return list(iterates)
         return deque(iterates, maxlen=1)[0]
 
+    def project_(self) -> None:
+        """Project the learned thresholds ``theta`` onto ``theta >= 0``, in place.
+
+        Soft thresholding ``eta_theta`` is the proximal operator of ``theta ||.||_1`` only for
+        ``theta >= 0``; a negative threshold would inflate every entry and never zero one. The
+        training loops call this after each optimiser step (projected gradient descent).
+        """
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                if name.rsplit(".", 1)[-1] == "theta":
+                    param.clamp_(min=0)
+
     def extra_repr(self) -> str:
         return f"n_features={self.n_features}, n_atoms={self.n_atoms}, lam={self.lam}, n_layers={self.n_layers}"

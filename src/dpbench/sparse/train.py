@@ -16,7 +16,8 @@ good encoder. ``layer_loss="final"`` (the default of :func:`train_encoder`) trai
 layer's output only.
 
 Data are batched by slicing a random permutation of a tensor held on the device. A NaN or infinite
-loss raises :class:`DivergenceError`.
+loss raises :class:`DivergenceError`. After every Adam step the thresholds are projected onto
+``theta >= 0`` (:meth:`SparseEncoder.project_`).
 """
 
 from __future__ import annotations
@@ -162,12 +163,13 @@ def train_encoder(
         if z_star.shape[0] != x.shape[0]:
             raise ValueError(f"{z_star.shape[0]} targets for {x.shape[0]} inputs")
     params = [p for p in model.parameters() if p.requires_grad]
-    after_step = None
     if learn_dictionary:
         D_used = nn.Parameter(D_used.clone())
         params.append(D_used)
 
-        def after_step() -> None:
+    def after_step() -> None:
+        model.project_()
+        if learn_dictionary:
             with torch.no_grad():
                 D_used.div_(D_used.norm(dim=0, keepdim=True).clamp_min(1e-12))
 
@@ -237,7 +239,7 @@ def train_regression_stream(
         def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
             return _layer_loss(forward, xb, lambda z: (z - zb).pow(2).sum(dim=1).mean(), layer_loss)
 
-        window.append(_optimise(name, loss_fn, optimiser, step))
+        window.append(_optimise(name, loss_fn, optimiser, step, model.project_))
         if log_every and (step % log_every == 0 or step == n_steps):
             result.losses.append(sum(window) / len(window))
             window = []
@@ -296,7 +298,7 @@ def train_supervised(
                 return F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
 
             result.steps += 1
-            value = _optimise(name, loss_fn, optimiser, result.steps)
+            value = _optimise(name, loss_fn, optimiser, result.steps, model.project_)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
         _save(checkpoint, state, [generator], result, epoch)

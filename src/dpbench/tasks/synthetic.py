@@ -27,6 +27,7 @@ import torch
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.sparse import MODELS, build_model, check_model, lasso_objective
 from dpbench.sparse.train import fista_codes, train_regression_stream
+from dpbench.tasks.synthetic_datasets import dataset_name
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +63,6 @@ def resolve_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(params["model_options"], dict):
         raise UserError("synthetic parameter 'model_options' must be a JSON object")
     return params
-
-
-def dataset_name(params: dict[str, Any]) -> str:
-    """``synthetic_noiseless`` or ``synthetic_snr<snr_db>``."""
-    snr = params["snr_db"]
-    return "synthetic_noiseless" if snr is None else f"synthetic_snr{snr:g}"
 
 
 def _generator(seed: int, stream: int) -> torch.Generator:
@@ -153,7 +148,7 @@ def _command(args: argparse.Namespace) -> None:
     params = resolve_params(parse_params(args.params))
     device = resolve_device(args.device)
     seed_everything(args.seed, device)
-    ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params), "model": args.model, "seed": args.seed}
+    ident = {"task": "synthetic", "dataset": args.dataset or dataset_name(params["snr_db"]), "model": args.model, "seed": args.seed}
     checkpoint = TrainingCheckpoint(f"{args.output}.ckpt", fingerprint=params_hash({**ident, "params": params, "device": device.type}))
     with divergence_recorded(args.output, **ident, params=params):
         start = time.perf_counter()
