@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -36,3 +37,27 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+class Interrupt(Exception):
+    """What the ``interrupter`` raises in place of a training step: a kill, as the job sees it."""
+
+
+@pytest.fixture
+def interrupter(monkeypatch):
+    """Counts training steps (calls of ``dpbench.sparse.train._optimise``) in ``.calls``; raises
+    ``.Interrupt`` at call number ``.at`` (0: never). Checkpoints are saved at every chance."""
+    import dpbench.sparse.train as train_mod
+
+    real = train_mod._optimise
+    state = SimpleNamespace(calls=0, at=0, Interrupt=Interrupt)
+
+    def counted(name, loss_fn, optimiser, step, after_step=None):
+        state.calls += 1
+        if state.calls == state.at:
+            raise Interrupt
+        return real(name, loss_fn, optimiser, step, after_step)
+
+    monkeypatch.setattr(train_mod, "_optimise", counted)
+    monkeypatch.setenv("DPBENCH_CHECKPOINT_SECONDS", "0")
+    return state

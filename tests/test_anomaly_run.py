@@ -62,10 +62,6 @@ def test_dataset_mismatch_and_unknown_model(prepared, capsys):
     assert "nope" in capsys.readouterr().err
 
 
-class Interrupt(Exception):
-    pass
-
-
 def anomaly_run(prepared, out, model="lista"):
     return main([
         "anomaly-run", "--dataset", "synthetic", "--prepared", str(prepared / "prep"), "--model", model, "--seed", "0",
@@ -97,34 +93,18 @@ def test_diverged_training_is_recorded_with_empty_scores_and_left_out_of_the_fig
     assert all(tmp_path.joinpath(p).stat().st_size > 0 for p in out.values())
 
 
-def test_killed_training_resumes_from_its_checkpoint(prepared, tmp_path, monkeypatch):
-    import dpbench.sparse.train as train_mod
-
-    monkeypatch.setenv("DPBENCH_CHECKPOINT_SECONDS", "0")
-    real = train_mod._optimise
-    calls = []
-
-    def counted(name, loss_fn, optimiser, step, after_step=None):
-        calls.append(step)
-        if len(calls) == interrupt_at:
-            raise Interrupt
-        return real(name, loss_fn, optimiser, step, after_step)
-
-    monkeypatch.setattr(train_mod, "_optimise", counted)
-    interrupt_at = 0
+def test_killed_training_resumes_from_its_checkpoint(prepared, tmp_path, interrupter):
     assert anomaly_run(prepared, tmp_path / "ref") == 0
-    per_epoch = len(calls) // TINY_PARAMS["epochs"]
+    per_epoch = interrupter.calls // TINY_PARAMS["epochs"]
 
-    calls.clear()
-    interrupt_at = per_epoch + 2  # in the second epoch: the first is checkpointed
-    with pytest.raises(Interrupt):
+    interrupter.calls, interrupter.at = 0, per_epoch + 2  # in the second epoch: the first is checkpointed
+    with pytest.raises(interrupter.Interrupt):
         anomaly_run(prepared, tmp_path / "run")
     assert (tmp_path / "run" / "lista" / "seed0.json.ckpt").exists()
 
-    calls.clear()
-    interrupt_at = 0
+    interrupter.calls, interrupter.at = 0, 0
     assert anomaly_run(prepared, tmp_path / "run") == 0
-    assert len(calls) == 2 * per_epoch
+    assert interrupter.calls == 2 * per_epoch
     assert not (tmp_path / "run" / "lista" / "seed0.json.ckpt").exists()
     ours, ref = (pd.read_csv(tmp_path / d / "lista" / "seed0.scores.csv") for d in ("run", "ref"))
     pd.testing.assert_frame_equal(ours, ref)

@@ -3,14 +3,9 @@
 import pytest
 import torch
 
-import dpbench.sparse.train as train_mod
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.sparse import build_model
 from dpbench.sparse.train import train_encoder, train_supervised
-
-
-class Interrupt(Exception):
-    pass
 
 
 def problem():
@@ -21,18 +16,7 @@ def problem():
     return D, x
 
 
-def interrupt_at(monkeypatch, step):
-    real = train_mod._optimise
-
-    def optimise(name, loss_fn, optimiser, n, after_step=None):
-        if n == step:
-            raise Interrupt
-        return real(name, loss_fn, optimiser, n, after_step)
-
-    monkeypatch.setattr(train_mod, "_optimise", optimise)
-
-
-def test_train_encoder_resumes_bitwise(tmp_path, monkeypatch):
+def test_train_encoder_resumes_bitwise(tmp_path, interrupter):
     D, x = problem()
     kwargs = dict(epochs=4, batch_size=16, lr=1e-2, log_every=0)
 
@@ -41,11 +25,11 @@ def test_train_encoder_resumes_bitwise(tmp_path, monkeypatch):
 
     ckpt = TrainingCheckpoint(tmp_path / "job.ckpt", every_seconds=0)
     model = build_model("lista", D, 0.1, 3)
-    interrupt_at(monkeypatch, 11)  # in the third epoch: epochs 1-2 are checkpointed
-    with pytest.raises(Interrupt):
+    interrupter.calls, interrupter.at = 0, 11  # in the third epoch: epochs 1-2 are checkpointed
+    with pytest.raises(interrupter.Interrupt):
         train_encoder(model, x, D, 0.1, generator=torch.Generator().manual_seed(1), checkpoint=ckpt, **kwargs)
     assert ckpt.path.exists()
-    monkeypatch.undo()
+    interrupter.calls, interrupter.at = 0, 0
 
     resumed = build_model("lista", D, 0.1, 3)  # a fresh process: new model, generator from the seed
     result = train_encoder(resumed, x, D, 0.1, generator=torch.Generator().manual_seed(1), checkpoint=ckpt, **kwargs)
@@ -56,7 +40,7 @@ def test_train_encoder_resumes_bitwise(tmp_path, monkeypatch):
     assert not ckpt.path.exists()
 
 
-def test_train_supervised_resumes_bitwise(tmp_path, monkeypatch):
+def test_train_supervised_resumes_bitwise(tmp_path, interrupter):
     D, x = problem()
     y = (x[:, 0] > 0).long()
     kwargs = dict(epochs=3, batch_size=16, lr=1e-2, log_every=0)
@@ -70,10 +54,10 @@ def test_train_supervised_resumes_bitwise(tmp_path, monkeypatch):
 
     ref_model, ref_head = run()
     ckpt = TrainingCheckpoint(tmp_path / "sup.ckpt", every_seconds=0)
-    interrupt_at(monkeypatch, 6)
-    with pytest.raises(Interrupt):
+    interrupter.calls, interrupter.at = 0, 6
+    with pytest.raises(interrupter.Interrupt):
         run(ckpt)
-    monkeypatch.undo()
+    interrupter.calls, interrupter.at = 0, 0
     model, head = run(ckpt)
     assert torch.equal(head.weight, ref_head.weight)
     for a, b in zip(ref_model.state_dict().values(), model.state_dict().values()):
@@ -88,16 +72,16 @@ def test_checkpoint_missing_state_is_named(tmp_path):
         ckpt.restore({"model": model, "head": model})
 
 
-def test_synthetic_job_resumes_to_identical_records(tmp_path, monkeypatch):
+def test_synthetic_job_resumes_to_identical_records(tmp_path, interrupter):
     from dpbench.tasks.synthetic import run_synthetic
 
     params = {"m": 16, "n": 32, "n_layers": 3, "n_steps": 40, "log_every": 10, "n_test": 50, "fista_iters": 200}
     ref = run_synthetic("lista_cp", params, 0, "cpu")
     ckpt = TrainingCheckpoint(tmp_path / "s.ckpt", every_seconds=0)
-    interrupt_at(monkeypatch, 25)
-    with pytest.raises(Interrupt):
+    interrupter.calls, interrupter.at = 0, 25
+    with pytest.raises(interrupter.Interrupt):
         run_synthetic("lista_cp", params, 0, "cpu", ckpt)
-    monkeypatch.undo()
+    interrupter.calls, interrupter.at = 0, 0
     assert run_synthetic("lista_cp", params, 0, "cpu", ckpt) == ref
 
 

@@ -138,10 +138,6 @@ def test_schema_refuses_unknown_image_keys(repo):
 # the images-run job: divergence recorded per part, killed jobs resume per depth
 
 
-class Interrupt(Exception):
-    pass
-
-
 @pytest.fixture(scope="module")
 def job_inputs(tmp_path_factory):
     """Prepared digits and a 32-atom dictionary, as the workflow's images-dictionary rule writes them."""
@@ -199,38 +195,23 @@ def test_divergence_is_recorded_for_its_part_and_the_other_part_still_runs(job_i
     assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "g.png").stat().st_size > 0
 
 
-def test_killed_job_resumes_at_the_depth_it_stopped_and_matches_an_uninterrupted_run(job_inputs, tmp_path, monkeypatch):
-    import dpbench.sparse.train as train_mod
+def test_killed_job_resumes_at_the_depth_it_stopped_and_matches_an_uninterrupted_run(job_inputs, tmp_path, interrupter):
     from dpbench.io import load_tensors
     from dpbench.results import load_results
 
-    monkeypatch.setenv("DPBENCH_CHECKPOINT_SECONDS", "0")
-    real = train_mod._optimise
-    calls = []
-
-    def counted(name, loss_fn, optimiser, step, after_step=None):
-        calls.append(step)
-        if len(calls) == interrupt_at:
-            raise Interrupt
-        return real(name, loss_fn, optimiser, step, after_step)
-
-    monkeypatch.setattr(train_mod, "_optimise", counted)
-    interrupt_at = 0
     assert images_run(job_inputs, tmp_path / "ref") == 0
-    steps_per_depth = len(calls) // 2  # 3 epochs of 4 batches at each of the depths 1 and 2
+    steps_per_depth = interrupter.calls // 2  # 3 epochs of 4 batches at each of the depths 1 and 2
     assert steps_per_depth == 12
 
-    calls.clear()
-    interrupt_at = steps_per_depth + 7  # depth 2, epoch 2: depth 1 and epoch 1 of depth 2 are saved
-    with pytest.raises(Interrupt):
+    interrupter.calls, interrupter.at = 0, steps_per_depth + 7  # depth 2, epoch 2: depth 1 and epoch 1 of depth 2 are saved
+    with pytest.raises(interrupter.Interrupt):
         images_run(job_inputs, tmp_path / "run")
     assert (tmp_path / "run" / "images-run.progress").exists()
     assert not (tmp_path / "run" / "reconstruction.json").exists()
 
-    calls.clear()
-    interrupt_at = 0
+    interrupter.calls, interrupter.at = 0, 0
     assert images_run(job_inputs, tmp_path / "run") == 0
-    assert len(calls) == steps_per_depth - 4  # only epochs 2 and 3 of depth 2 ran again
+    assert interrupter.calls == steps_per_depth - 4  # only epochs 2 and 3 of depth 2 ran again
     for name in ("reconstruction.json", "classification_unsupervised.json"):
         ours, ref = load_results([tmp_path / "run" / name]), load_results([tmp_path / "ref" / name])
         pd.testing.assert_frame_equal(ours, ref)

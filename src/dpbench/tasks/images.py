@@ -211,12 +211,17 @@ def logistic_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torc
 # jobs
 
 
-def _at_depth(t: int, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one depth of a sweep; a divergence names the depth."""
-    try:
-        return step()
-    except DivergenceError as err:
-        raise DivergenceError(f"depth t={t}: {err}") from err
+def _sweep(progress: StepProgress, part: str, layers: list[int], depth: Callable[[int], dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """``depth(t)`` for every depth ``t``, each saved in ``progress`` as it ends and skipped when saved
+    already; a divergence names the depth."""
+    for t in sorted(layers):
+        step = f"{part}-t{t}"
+        if step not in progress.done:
+            try:
+                progress.record(step, depth(t))
+            except DivergenceError as err:
+                raise DivergenceError(f"depth t={t}: {err}") from err
+    return {t: progress.done[f"{part}-t{t}"] for t in sorted(layers)}
 
 
 def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str, layers: list[int], params: dict,
@@ -249,17 +254,12 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
                               "layers": t, "psnr": metrics["psnr"]}
         return out
 
-    recon, cls, timings, losses = [], [], {}, {}
-    for t in sorted(layers):
-        step = f"unsupervised-t{t}"
-        if step not in progress.done:
-            progress.record(step, _at_depth(t, lambda t=t: depth(t)))
-        out = progress.done[step]
-        recon += out["reconstruction"]
-        cls += out["classification"]
-        timings[t], losses[t] = out["seconds"], out["losses"]
-    return {"reconstruction": recon, "classification": cls, "samples": progress.done[f"unsupervised-t{max(layers)}"]["samples"],
-            "train_seconds": timings, "train_losses": losses}
+    outs = _sweep(progress, "unsupervised", layers, depth)
+    return {"reconstruction": [r for out in outs.values() for r in out["reconstruction"]],
+            "classification": [r for out in outs.values() for r in out["classification"]],
+            "samples": outs[max(layers)]["samples"],
+            "train_seconds": {t: out["seconds"] for t, out in outs.items()},
+            "train_losses": {t: out["losses"] for t, out in outs.items()}}
 
 
 def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str, layers: list[int], params: dict,
@@ -290,15 +290,10 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
         log.info("%s+head t=%d: accuracy %.4f (%.1f s)", model_name, t, acc, seconds)
         return {"records": [{"metric": "accuracy", "value": acc, "layers": t}], "seconds": seconds, "losses": result.losses}
 
-    records, timings, losses = [], {}, {}
-    for t in sorted(layers):
-        step = f"supervised-t{t}"
-        if step not in progress.done:
-            progress.record(step, _at_depth(t, lambda t=t: depth(t)))
-        out = progress.done[step]
-        records += out["records"]
-        timings[t], losses[t] = out["seconds"], out["losses"]
-    return {"records": records, "train_seconds": timings, "train_losses": losses}
+    outs = _sweep(progress, "supervised", layers, depth)
+    return {"records": [r for out in outs.values() for r in out["records"]],
+            "train_seconds": {t: out["seconds"] for t, out in outs.items()},
+            "train_losses": {t: out["losses"] for t, out in outs.items()}}
 
 
 def _job_setup(dataset: str, prepared: str | None, dictionary_path: str, model: str, data_params: dict, params: dict, device_name: str):
