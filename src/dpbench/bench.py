@@ -79,7 +79,7 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
     # scikit-learn's SparseCoder solves the same Lasso: it divides transform_alpha by n_features
     # itself to match its Lasso's 1/(2 n_samples) scaling
     xs, Ds = x.cpu().double().numpy(), D.cpu().double().numpy()
-    for algo in ("lasso_cd", "lasso_lars"):
+    for algo in ("lasso_cd", "lasso_lars") if args.sklearn_samples > 0 else ():
         coder = SparseCoder(Ds.T, transform_algorithm=algo, transform_alpha=args.lam)
         n = min(args.batch, args.sklearn_samples)
         seconds, _ = median_seconds(lambda: coder.transform(xs[:n]), torch.device("cpu"), max(1, args.repeats // 5))
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--lam", type=float, default=0.1)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--sklearn-samples", type=int, default=256, help="inputs timed for SparseCoder (it is slow)")
+    parser.add_argument("--sklearn-samples", type=int, default=256, help="inputs timed for SparseCoder (it is slow; 0: skip it)")
     parser.add_argument("--compile", action="store_true", help="torch.compile each model first")
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (the config's tf32: true)")
     parser.add_argument("--preset", action="store_true", help="also time the quick preset end to end")
