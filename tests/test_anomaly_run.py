@@ -108,3 +108,20 @@ def test_killed_training_resumes_from_its_checkpoint(prepared, tmp_path, interru
     assert not (tmp_path / "run" / "lista" / "seed0.json.ckpt").exists()
     ours, ref = (pd.read_csv(tmp_path / d / "lista" / "seed0.scores.csv") for d in ("run", "ref"))
     pd.testing.assert_frame_equal(ours, ref)
+
+
+def test_a_shared_dictionary_gives_the_same_scores_and_a_foreign_one_is_refused(prepared, tmp_path, capsys):
+    common = ["--dataset", "synthetic", "--prepared", str(prepared / "prep"), "--seed", "0"]
+    params = ["--params", json.dumps(TINY_PARAMS)]
+    assert main(["anomaly-dictionary", *common, *params, "--output", str(tmp_path / "dict.pt")]) == 0
+    for name, extra in (("own", []), ("shared", ["--dictionary", str(tmp_path / "dict.pt")])):
+        assert main(["anomaly-run", *common, *params, "--model", "lista", "--device", "cpu", *extra,
+                     "--output", str(tmp_path / f"{name}.json"), "--scores-output", str(tmp_path / f"{name}.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "own.csv"), pd.read_csv(tmp_path / "shared.csv"))
+
+    other = json.dumps({**TINY_PARAMS, "n_atoms": 16})
+    assert main(["anomaly-run", *common, "--params", other, "--model", "ista", "--dictionary", str(tmp_path / "dict.pt"),
+                 "--output", str(tmp_path / "x.json")]) == 1
+    err = capsys.readouterr().err
+    assert "dict.pt was learned for synthetic, seed 0" in err and "'n_atoms': 32" in err
+    assert not (tmp_path / "x.json").exists()

@@ -9,6 +9,11 @@ def anomaly_params(wildcards):
     return json.dumps({**cfg.get("params", {}), "model_options": options}, sort_keys=True)
 
 
+def anomaly_dictionary_file(dataset, seed):
+    """The dictionary every model of a seed shares on a dataset."""
+    return f"{RESULTS}/anomaly/{dataset}/dictionary/seed{seed}.pt"
+
+
 def anomaly_raw(wildcards):
     """The download (or generation) marker of a dataset's raw clips."""
     source = ANOMALY_SOURCE[wildcards.dataset]
@@ -82,9 +87,29 @@ rule anomaly_prepare:
         " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log}"
 
 
-rule anomaly_run:
+rule anomaly_dictionary:
+    """The dictionary learned on a dataset's normal training cuboids, once per seed for every model."""
     input:
         f"{DATA}/prepared/anomaly/{{dataset}}/manifest.json",
+    output:
+        anomaly_dictionary_file("{dataset}", "{seed}"),
+    params:
+        hp=lambda w: json.dumps(config["anomaly"].get("params", {}), sort_keys=True),
+        prepared=lambda w: f"{DATA}/prepared/anomaly/{w.dataset}",
+    threads: 1
+    log:
+        f"{RESULTS}/logs/anomaly/{{dataset}}/dictionary/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/anomaly/{{dataset}}/dictionary/seed{{seed}}.tsv"
+    shell:
+        "{DPBENCH} anomaly-dictionary --dataset {wildcards.dataset} --prepared {params.prepared} --seed {wildcards.seed}"
+        " --params '{params.hp}' --output {output} 2> {log}"
+
+
+rule anomaly_run:
+    input:
+        prepared=f"{DATA}/prepared/anomaly/{{dataset}}/manifest.json",
+        dictionary=anomaly_dictionary_file("{dataset}", "{seed}"),
     output:
         result=f"{RESULTS}/{ANOMALY_JOB}.json",
         scores=f"{RESULTS}/{ANOMALY_JOB}.scores.csv",
@@ -101,7 +126,7 @@ rule anomaly_run:
         f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
     shell:
         "{DPBENCH} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model}"
-        " --seed {wildcards.seed} --params '{params.hp}' --device {params.device}"
+        " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary} --device {params.device}"
         " --output {output.result} --scores-output {output.scores} 2> {log}"
 
 

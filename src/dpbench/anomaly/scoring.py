@@ -6,9 +6,10 @@ sparse-coding baselines of SC2Net / sRNN-AE):
 1. cuboids of frame differences on a grid (:mod:`dpbench.anomaly.features`), from normal
    training clips only; the cuboids with the least motion (below the ``motion_quantile`` of their
    energy) are dropped and at most ``max_train_patches`` are kept at random;
-2. a dictionary is learned on them (:func:`dpbench.sparse.dictionary.learn_dictionary`); ISTA and
-   FISTA use it as is, the learned encoders start from it and are trained with the unsupervised
-   Lasso loss (:func:`dpbench.sparse.train.train_encoder`);
+2. a dictionary is learned on them (:func:`dpbench.sparse.dictionary.learn_dictionary`), once per
+   dataset and seed (:func:`anomaly_dictionary`: every model of a seed shares it); ISTA and FISTA
+   use it as is, the learned encoders start from it and are trained with the unsupervised Lasso
+   loss (:func:`dpbench.sparse.train.train_encoder`);
 3. each test cuboid scores ``1/2 ||x - D z||^2 + lam ||z||_1``; a frame scores the ``max`` (or
    ``mean``) over its cuboids; scores are smoothed by a centred moving average of ``smooth``
    frames and min-max normalised per video;
@@ -56,6 +57,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "smooth": 5,  # moving-average window in frames (1: none)
     "encode_batch": 8192,
 }
+
+
+# the parameters the training cuboids and the dictionary depend on
+DICTIONARY_KEYS = ("scale", "feature", "patch", "depth", "stride", "normalisation", "motion_quantile",
+                   "max_train_patches", "n_atoms", "lam", "dict_iter")
 
 
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -169,6 +175,24 @@ def training_cuboids(data: AnomalyData, p: dict[str, Any], generator: torch.Gene
     return x
 
 
+def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> tuple[torch.Tensor, Normalizer]:
+    """The normalised training cuboids and their normaliser."""
+    x_raw = training_cuboids(data, p, generator)
+    norm = Normalizer(p["normalisation"]).fit(x_raw)
+    return norm(x_raw), norm
+
+
+def anomaly_dictionary(data: AnomalyData, params: dict[str, Any] | None, seed: int) -> torch.Tensor:
+    """The dictionary that every model of ``seed`` starts from, learned on ``data``'s training cuboids
+    (drawn as :func:`run_anomaly` draws them, so that both see the same cuboids)."""
+    from dpbench.runtime import seed_everything
+    from dpbench.sparse.dictionary import learn_dictionary
+
+    p = resolve_params(params)
+    x_train, _ = _training_set(data, p, seed_everything(seed))
+    return learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
+
+
 def run_anomaly(
     data: AnomalyData,
     model_name: str,
@@ -177,10 +201,12 @@ def run_anomaly(
     seed: int,
     device: torch.device,
     checkpoint: TrainingCheckpoint | None = None,
+    dictionary: torch.Tensor | None = None,
 ) -> AnomalyResult:
     """Train ``model_name`` on the normal clips of ``data`` and score its test clips.
 
-    Training resumes from ``checkpoint`` when one is saved."""
+    ``dictionary``: the one :func:`anomaly_dictionary` gives for the same parameters and seed
+    (learned here when None). Training resumes from ``checkpoint`` when one is saved."""
     from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
     from dpbench.sparse.base import lasso_cost
@@ -192,14 +218,14 @@ def run_anomaly(
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    x_raw = training_cuboids(data, p, generator)
-    norm = Normalizer(p["normalisation"]).fit(x_raw)
-    x_train = norm(x_raw)
+    x_train, norm = _training_set(data, p, generator)
     timings["features_train_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    D = learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
-    timings["dictionary_s"] = time.perf_counter() - t0
+    if dictionary is None:
+        t0 = time.perf_counter()
+        dictionary = learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
+        timings["dictionary_s"] = time.perf_counter() - t0
+    D = dictionary
 
     model = build_model(model_name, D, p["lam"], p["n_layers"], **p["model_options"])
     losses: list[float] = []

@@ -5,16 +5,19 @@ Commands (see ``python -m dpbench <command> -h``)::
     anomaly-synth    --root DIR [--seed S] [--train-clips N] [--test-clips N] [--frames T] [--size PX]
     anomaly-download --dataset ucsd|avenue --data-dir DIR [--url URL ...] [--sha256 HEX ...]
     anomaly-prepare  --dataset ucsd_ped1|ucsd_ped2|avenue|synthetic --data-dir DIR --output PREPARED_DIR [--scale F]
+    anomaly-dictionary --dataset NAME --prepared PREPARED_DIR --seed S [--params JSON] --output DICT.pt
     anomaly-run      --dataset NAME --prepared PREPARED_DIR --model NAME --seed S [--params JSON]
-                     [--device auto] --output RESULT.json [--scores-output SCORES.csv]
+                     [--dictionary DICT.pt] [--device auto] --output RESULT.json [--scores-output SCORES.csv]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from dpbench.cli import UserError, parse_params
 from dpbench.io import atomic_path, write_json
@@ -67,32 +70,71 @@ def download_dataset(dataset: str, data_dir: str, urls: list[str] | None = None,
 SCORE_COLUMNS = ["clip", "frame", "score", "raw_score", "label"]
 
 
+def _load_job_data(dataset: str, prepared: str, params: dict) -> tuple[Any, dict]:
+    """The prepared clips of ``dataset`` and the full parameters; bad names and values are a UserError."""
+    from dpbench.anomaly.datasets import DATASETS, load_prepared
+    from dpbench.anomaly.scoring import resolve_params
+
+    if dataset not in DATASETS:
+        raise UserError(f"unknown anomaly dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    try:
+        full = resolve_params(params)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    data = load_prepared(prepared)
+    if data.dataset != dataset:
+        raise UserError(f"{prepared} holds dataset {data.dataset!r}, not {dataset!r}")
+    return data, full
+
+
+def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output: str) -> None:
+    """Learn the dictionary that every model of ``seed`` shares on ``dataset`` and save it."""
+    from dpbench.anomaly.scoring import DICTIONARY_KEYS, anomaly_dictionary
+    from dpbench.io import save_tensors
+
+    data, full = _load_job_data(dataset, prepared, params)
+    start = time.perf_counter()
+    D = anomaly_dictionary(data, full, seed)
+    log.info("dictionary of %s, seed %d: %d atoms in %.1f s", dataset, seed, D.shape[1], time.perf_counter() - start)
+    save_tensors(output, {"D": D, "dataset": dataset, "seed": seed,
+                          "params_json": json.dumps({k: full[k] for k in DICTIONARY_KEYS}, sort_keys=True),
+                          "seconds": time.perf_counter() - start})
+
+
+def _load_dictionary(path: str, dataset: str, seed: int, full: dict) -> Any:
+    """The dictionary saved by :func:`dictionary_job`; one learned for another setting is refused."""
+    from dpbench.anomaly.scoring import DICTIONARY_KEYS
+    from dpbench.io import load_tensors
+
+    saved = load_tensors(path)
+    wanted = {k: full[k] for k in DICTIONARY_KEYS}
+    stored = json.loads(saved["params_json"])
+    if saved["dataset"] != dataset or int(saved["seed"]) != seed or stored != wanted:
+        raise UserError(f"dictionary {path} was learned for {saved['dataset']}, seed {int(saved['seed'])} with {stored}, "
+                        f"not for {dataset}, seed {seed} with {wanted}")
+    return saved["D"]
+
+
 def run_job(
-    dataset: str, prepared: str, model: str, seed: int, params: dict, device_name: str, output: str, scores_output: str | None
+    dataset: str, prepared: str, model: str, seed: int, params: dict, device_name: str, output: str, scores_output: str | None,
+    dictionary: str | None = None,
 ) -> None:
     """Train and score one (dataset, model, seed); training checkpoints to ``OUTPUT.ckpt`` and resumes from it.
 
+    ``dictionary``: the file of :func:`dictionary_job` for this dataset and seed (else learned here).
     A diverged training is recorded as a failed result (and an empty per-frame score file)."""
     import pandas as pd
 
-    from dpbench.anomaly.datasets import DATASETS, load_prepared
-    from dpbench.anomaly.scoring import resolve_params, run_anomaly
+    from dpbench.anomaly.scoring import run_anomaly
     from dpbench.checkpoint import TrainingCheckpoint
     from dpbench.results import divergence_recorded, params_hash, write_result
     from dpbench.runtime import resolve_device, run_metadata
     from dpbench.sparse import check_model
 
-    if dataset not in DATASETS:
-        raise UserError(f"unknown anomaly dataset {dataset!r}; known: {', '.join(DATASETS)}")
     check_model(model)
-    try:
-        full = resolve_params(params)
-    except ValueError as err:
-        raise UserError(str(err)) from err
+    data, full = _load_job_data(dataset, prepared, params)
+    D = _load_dictionary(dictionary, dataset, seed, full) if dictionary else None
     device = resolve_device(device_name)
-    data = load_prepared(prepared)
-    if data.dataset != dataset:
-        raise UserError(f"{prepared} holds dataset {data.dataset!r}, not {dataset!r}")
     ident = {"task": "anomaly", "dataset": dataset, "model": model, "seed": seed}
 
     def write_scores(frames: pd.DataFrame) -> None:
@@ -103,7 +145,7 @@ def run_job(
     checkpoint = TrainingCheckpoint(f"{output}.ckpt", fingerprint=params_hash({**ident, "params": full, "device": device.type}))
     with divergence_recorded(output, **ident, params=full, placeholders=lambda _: write_scores(pd.DataFrame(columns=SCORE_COLUMNS))):
         start = time.perf_counter()
-        result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint)
+        result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint, dictionary=D)
         wall = time.perf_counter() - start
         meta = run_metadata(device, seed) | {
             "wall_seconds": wall,
@@ -163,6 +205,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, default=1.0, help="resize factor applied when caching")
     p.set_defaults(func=_prepare)
 
+    p = sub.add_parser("anomaly-dictionary", help="learn the dictionary every model of a seed shares (normal training clips)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--prepared", required=True, help="folder written by anomaly-prepare")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", default="{}", help="hyperparameters as a JSON object (as for anomaly-run)")
+    p.add_argument("--output", required=True, help="dictionary file (.pt)")
+    p.set_defaults(func=lambda a: dictionary_job(a.dataset, a.prepared, a.seed, parse_params(a.params), a.output))
+
     p = sub.add_parser("anomaly-run", help="train a sparse coder on normal clips and score the test frames")
     p.add_argument("--dataset", required=True)
     p.add_argument("--prepared", required=True, help="folder written by anomaly-prepare")
@@ -172,9 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--output", required=True, help="result JSON (records auc, eer, fps)")
     p.add_argument("--scores-output", help="CSV of per-frame scores: clip,frame,score,raw_score,label")
-    p.set_defaults(
-        func=lambda a: run_job(a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output)
-    )
+    p.add_argument("--dictionary", help="file of anomaly-dictionary for this dataset and seed (default: learn it here)")
+    p.set_defaults(func=lambda a: run_job(
+        a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output, a.dictionary))
 
 
-__all__ = ["download_dataset", "register", "run_job"]
+__all__ = ["dictionary_job", "download_dataset", "register", "run_job"]
