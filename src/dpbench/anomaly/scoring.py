@@ -29,8 +29,8 @@ import pandas as pd
 import torch
 
 from dpbench.anomaly.datasets import AnomalyData
-from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, iter_clip_features, pad_frames
+from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.metrics import equal_error_rate, roc_auc
 
 log = logging.getLogger(__name__)
@@ -182,15 +182,25 @@ def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generat
     return norm(x_raw), norm
 
 
+def dictionary_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The resolved parameters ``p`` that the training cuboids and the dictionary depend on."""
+    return {k: p[k] for k in DICTIONARY_KEYS}
+
+
+def _learn_dictionary(x_train: torch.Tensor, p: dict[str, Any], seed: int) -> torch.Tensor:
+    from dpbench.sparse.dictionary import learn_dictionary
+
+    return learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
+
+
 def anomaly_dictionary(data: AnomalyData, params: dict[str, Any] | None, seed: int) -> torch.Tensor:
     """The dictionary that every model of ``seed`` starts from, learned on ``data``'s training cuboids
     (drawn as :func:`run_anomaly` draws them, so that both see the same cuboids)."""
     from dpbench.runtime import seed_everything
-    from dpbench.sparse.dictionary import learn_dictionary
 
     p = resolve_params(params)
     x_train, _ = _training_set(data, p, seed_everything(seed))
-    return learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
+    return _learn_dictionary(x_train, p, seed)
 
 
 def run_anomaly(
@@ -210,7 +220,6 @@ def run_anomaly(
     from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
     from dpbench.sparse.base import lasso_cost
-    from dpbench.sparse.dictionary import learn_dictionary
     from dpbench.sparse.train import train_encoder
 
     p = resolve_params(params)
@@ -221,11 +230,11 @@ def run_anomaly(
     x_train, norm = _training_set(data, p, generator)
     timings["features_train_s"] = time.perf_counter() - t0
 
-    if dictionary is None:
-        t0 = time.perf_counter()
-        dictionary = learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
-        timings["dictionary_s"] = time.perf_counter() - t0
     D = dictionary
+    if D is None:
+        t0 = time.perf_counter()
+        D = _learn_dictionary(x_train, p, seed)
+        timings["dictionary_s"] = time.perf_counter() - t0
 
     model = build_model(model_name, D, p["lam"], p["n_layers"], **p["model_options"])
     losses: list[float] = []

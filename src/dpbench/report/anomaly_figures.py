@@ -16,6 +16,7 @@ from sklearn.metrics import roc_curve
 
 from dpbench.report.figures import message_figure, model_palette, save_figure
 from dpbench.report.specs import model_rank
+from dpbench.tasks.anomaly import SCORE_COLUMNS
 
 
 def read_scores(paths: list[str | Path]) -> pd.DataFrame:
@@ -30,7 +31,7 @@ def read_scores(paths: list[str | Path]) -> pd.DataFrame:
         frame = pd.read_csv(path)
         if not frame.empty:
             frames.append(frame.assign(model=path.parent.name))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["clip", "frame", "score", "raw_score", "label", "model"])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SCORE_COLUMNS, "model"])
 
 
 def _models(scores: pd.DataFrame) -> list[str]:

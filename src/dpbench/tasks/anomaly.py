@@ -89,7 +89,7 @@ def _load_job_data(dataset: str, prepared: str, params: dict) -> tuple[Any, dict
 
 def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output: str) -> None:
     """Learn the dictionary that every model of ``seed`` shares on ``dataset`` and save it."""
-    from dpbench.anomaly.scoring import DICTIONARY_KEYS, anomaly_dictionary
+    from dpbench.anomaly.scoring import anomaly_dictionary, dictionary_params
     from dpbench.io import save_tensors
 
     data, full = _load_job_data(dataset, prepared, params)
@@ -97,17 +97,17 @@ def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output:
     D = anomaly_dictionary(data, full, seed)
     log.info("dictionary of %s, seed %d: %d atoms in %.1f s", dataset, seed, D.shape[1], time.perf_counter() - start)
     save_tensors(output, {"D": D, "dataset": dataset, "seed": seed,
-                          "params_json": json.dumps({k: full[k] for k in DICTIONARY_KEYS}, sort_keys=True),
+                          "params_json": json.dumps(dictionary_params(full), sort_keys=True),
                           "seconds": time.perf_counter() - start})
 
 
 def _load_dictionary(path: str, dataset: str, seed: int, full: dict) -> Any:
     """The dictionary saved by :func:`dictionary_job`; one learned for another setting is refused."""
-    from dpbench.anomaly.scoring import DICTIONARY_KEYS
+    from dpbench.anomaly.scoring import dictionary_params
     from dpbench.io import load_tensors
 
     saved = load_tensors(path)
-    wanted = {k: full[k] for k in DICTIONARY_KEYS}
+    wanted = dictionary_params(full)
     stored = json.loads(saved["params_json"])
     if saved["dataset"] != dataset or int(saved["seed"]) != seed or stored != wanted:
         raise UserError(f"dictionary {path} was learned for {saved['dataset']}, seed {int(saved['seed'])} with {stored}, "
