@@ -25,13 +25,7 @@ from pathlib import Path
 import yaml
 
 from dpbench.runtime import COMPILE_ENV, TF32_ENV
-from dpbench.tasks.synthetic_datasets import dataset_name
-
-
-def job_params(cfg: dict, snr_db: float | None, model: str, steps: int | None) -> dict:
-    """The ``--params`` of one job, as ``workflow/rules/synthetic.smk`` builds them."""
-    problem = {**cfg["problem"], **({"n_steps": steps} if steps else {})}
-    return {**problem, "snr_db": snr_db, "model_options": cfg.get("model_options", {}).get(model, {})}
+from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
 def run_job(model: str, params: dict, seed: int, device: str, env: dict[str, str], folder: Path) -> tuple[float, float]:
@@ -68,7 +62,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for snr_db in cfg["snr_db"]:
             for model in args.models or cfg["models"]:
-                wall, nmse = run_job(model, job_params(cfg, snr_db, model, args.steps), args.seed, args.device, env, Path(tmp))
+                params = job_params(cfg, snr_db, model) | ({"n_steps": args.steps} if args.steps else {})
+                wall, nmse = run_job(model, params, args.seed, args.device, env, Path(tmp))
                 rows.append({"dataset": dataset_name(snr_db), "model": model, "wall_s": wall, "nmse_db": nmse})
                 print(f"{rows[-1]['dataset']:<22} {model:<18} {wall:>9.1f} {nmse:>10.2f}", flush=True)
     total = sum(r["wall_s"] for r in rows)

@@ -1,4 +1,4 @@
-from dpbench.tasks.synthetic_datasets import dataset_name
+from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 SYNTHETIC_RESULT = f"{RESULTS}/synthetic/{{dataset}}/{{model}}/seed{{seed}}.json"
 
@@ -7,8 +7,7 @@ def synthetic_params(wildcards):
     """The job's --params: the problem, its noise level and the model's options, as JSON."""
     cfg = config["synthetic"]
     snr = {dataset_name(s): s for s in cfg["snr_db"]}[wildcards.dataset]
-    options = cfg.get("model_options", {}).get(wildcards.model, {})
-    return json.dumps({**cfg["problem"], "snr_db": snr, "model_options": options}, sort_keys=True)
+    return json.dumps(job_params(cfg, snr, wildcards.model), sort_keys=True)
 
 
 def synthetic_results():

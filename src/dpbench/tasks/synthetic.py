@@ -27,7 +27,7 @@ import torch
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.sparse import MODELS, build_model, check_model, lasso_objective
 from dpbench.sparse.train import fista_codes, train_regression_stream
-from dpbench.tasks.synthetic_datasets import dataset_name
+from dpbench.tasks.synthetic_grid import dataset_name
 
 logger = logging.getLogger(__name__)
 
