@@ -1,4 +1,9 @@
 ANOMALY_JOB = "anomaly/{dataset}/{model}/seed{seed}"
+ANOMALY_PREPARED = f"{DATA}/prepared/anomaly/{{dataset}}"  # anomaly-prepare's folder; manifest.json is written last
+
+
+def anomaly_prepared_dir(wildcards):
+    return ANOMALY_PREPARED.format(dataset=wildcards.dataset)
 ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
 
 
@@ -77,7 +82,7 @@ rule anomaly_prepare:
     input:
         anomaly_raw,
     output:
-        f"{DATA}/prepared/anomaly/{{dataset}}/manifest.json",
+        f"{ANOMALY_PREPARED}/manifest.json",
     params:
         raw=lambda w: f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[w.dataset]}",
     log:
@@ -90,12 +95,12 @@ rule anomaly_prepare:
 rule anomaly_dictionary:
     """The dictionary learned on a dataset's normal training cuboids, once per seed for every model."""
     input:
-        f"{DATA}/prepared/anomaly/{{dataset}}/manifest.json",
+        f"{ANOMALY_PREPARED}/manifest.json",
     output:
         anomaly_dictionary_file("{dataset}", "{seed}"),
     params:
         hp=lambda w: json.dumps(config["anomaly"].get("params", {}), sort_keys=True),
-        prepared=lambda w: f"{DATA}/prepared/anomaly/{w.dataset}",
+        prepared=anomaly_prepared_dir,
     threads: 1
     log:
         f"{RESULTS}/logs/anomaly/{{dataset}}/dictionary/seed{{seed}}.log",
@@ -108,7 +113,7 @@ rule anomaly_dictionary:
 
 rule anomaly_run:
     input:
-        prepared=f"{DATA}/prepared/anomaly/{{dataset}}/manifest.json",
+        prepared=f"{ANOMALY_PREPARED}/manifest.json",
         dictionary=anomaly_dictionary_file("{dataset}", "{seed}"),
     output:
         result=f"{RESULTS}/{ANOMALY_JOB}.json",
@@ -116,7 +121,7 @@ rule anomaly_run:
     params:
         hp=anomaly_params,
         device=config["device"],
-        prepared=lambda w: f"{DATA}/prepared/anomaly/{w.dataset}",
+        prepared=anomaly_prepared_dir,
     threads: 1
     resources:
         gpu=1,
