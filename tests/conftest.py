@@ -61,3 +61,22 @@ def interrupter(monkeypatch):
     monkeypatch.setattr(train_mod, "_optimise", counted)
     monkeypatch.setenv("DPBENCH_CHECKPOINT_SECONDS", "0")
     return state
+
+
+@pytest.fixture
+def nan_loss(monkeypatch):
+    """``nan_loss(only=None)`` makes every training loss NaN (or those of the loops whose name
+    ``only(name)`` accepts, e.g. ``"LISTA"``, or ``"LISTA+Linear"`` for supervised training), so that
+    the real divergence check fires; ``monkeypatch.undo()`` ends it."""
+    import dpbench.sparse.train as train_mod
+
+    real = train_mod._optimise
+
+    def poison(only=None):
+        def optimise(name, loss_fn, optimiser, step, after_step=None):
+            poisoned = loss_fn if only is not None and not only(name) else (lambda: loss_fn() * float("nan"))
+            return real(name, poisoned, optimiser, step, after_step)
+
+        monkeypatch.setattr(train_mod, "_optimise", optimise)
+
+    return poison
