@@ -103,20 +103,20 @@ def divergence_recorded(
     model: str,
     seed: int,
     params: Mapping[str, Any],
-    placeholders: Callable[[str], None] | None = None,
+    placeholders: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     """Run a job's body; if its training diverges, write a ``status: "diverged"`` result instead.
 
     The job then ends normally, so the rest of the grid goes on and the tables show the cell as
     failed (with the message in the result file) rather than dropping it or printing NaN metrics.
-    ``placeholders(message)`` writes the job's other outputs (e.g. per-frame scores) in that case.
+    ``placeholders()`` writes the job's other outputs (e.g. per-frame scores) in that case.
     """
     try:
         yield
     except DivergenceError as err:
-        message = write_diverged(path, task=task, dataset=dataset, model=model, seed=seed, params=params, error=err)
+        write_diverged(path, task=task, dataset=dataset, model=model, seed=seed, params=params, error=err)
         if placeholders is not None:
-            placeholders(message)
+            placeholders()
 
 
 def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:

@@ -143,7 +143,7 @@ def run_job(
                 frames[SCORE_COLUMNS].to_csv(tmp, index=False)
 
     checkpoint = TrainingCheckpoint(f"{output}.ckpt", fingerprint=params_hash({**ident, "params": full, "device": device.type}))
-    with divergence_recorded(output, **ident, params=full, placeholders=lambda _: write_scores(pd.DataFrame(columns=SCORE_COLUMNS))):
+    with divergence_recorded(output, **ident, params=full, placeholders=lambda: write_scores(pd.DataFrame(columns=SCORE_COLUMNS))):
         start = time.perf_counter()
         result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint, dictionary=D)
         wall = time.perf_counter() - start
