@@ -4,6 +4,8 @@ ANOMALY_PREPARED = f"{DATA}/prepared/anomaly/{{dataset}}"  # anomaly-prepare's f
 
 def anomaly_prepared_dir(wildcards):
     return ANOMALY_PREPARED.format(dataset=wildcards.dataset)
+
+
 ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
 
 

@@ -233,7 +233,8 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
     D = D.to(device)
 
     def depth(t: int) -> dict[str, Any]:
-        start = time.perf_counter()  # ISTA / FISTA: t iterations, untrained
+        start = time.perf_counter()
+        # ISTA / FISTA come back untrained (t iterations of the solver, no losses)
         model, losses = trained_encoder(model_name, D, lam, t, data.x_train, params, seed, device, progress.checkpoint(f"unsupervised-t{t}"))
         synchronize(device)
         seconds = time.perf_counter() - start
