@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,17 +23,16 @@ from pathlib import Path
 
 import yaml
 
-from dpbench.runtime import COMPILE_ENV, TF32_ENV
 from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
-def run_job(model: str, params: dict, seed: int, device: str, env: dict[str, str], folder: Path) -> tuple[float, float]:
+def run_job(model: str, params: dict, seed: int, device: str, speed: list[str], folder: Path) -> tuple[float, float]:
     """Run one job; return its wall time (s) and NMSE (dB) at the deepest layer."""
     output = folder / f"{model}_{dataset_name(params['snr_db'])}.json"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dpbench", "synthetic", "--model", model, "--seed", str(seed),
+    subprocess.run([sys.executable, "-m", "dpbench", *speed, "synthetic", "--model", model, "--seed", str(seed),
                     "--params", json.dumps(params), "--device", device, "--output", str(output)],
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     doc = json.loads(output.read_text())
     nmse = [r for r in doc["records"] if r["metric"] == "nmse_db"]
@@ -55,7 +53,7 @@ def main() -> None:
 
     config = yaml.safe_load(Path(args.configfile).read_text())
     cfg = config["synthetic"]
-    env = {**os.environ, TF32_ENV: str(int(args.tf32)), COMPILE_ENV: str(int(args.compile))}
+    speed = [flag for flag, on in (("--tf32", args.tf32), ("--compile", args.compile)) if on]
     rows = []
     print(f"synthetic jobs of {args.configfile}, seed {args.seed}, device {args.device}, tf32 {args.tf32}, compile {args.compile}")
     print(f"{'dataset':<22} {'model':<18} {'wall (s)':>9} {'NMSE (dB)':>10}", flush=True)
@@ -63,7 +61,7 @@ def main() -> None:
         for snr_db in cfg["snr_db"]:
             for model in args.models or cfg["models"]:
                 params = job_params(cfg, snr_db, model) | ({"n_steps": args.steps} if args.steps else {})
-                wall, nmse = run_job(model, params, args.seed, args.device, env, Path(tmp))
+                wall, nmse = run_job(model, params, args.seed, args.device, speed, Path(tmp))
                 rows.append({"dataset": dataset_name(snr_db), "model": model, "wall_s": wall, "nmse_db": nmse})
                 print(f"{rows[-1]['dataset']:<22} {model:<18} {wall:>9.1f} {nmse:>10.2f}", flush=True)
     total = sum(r["wall_s"] for r in rows)

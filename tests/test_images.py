@@ -8,7 +8,8 @@ import pytest
 import torch
 import yaml
 
-from dpbench.cli import UserError, main
+from dpbench.cli import main
+from dpbench.params import UserError
 from dpbench.data.datasets import prepare_dataset
 from dpbench.images.data import holdout_mask, load_image_data, resolve_data_params
 from dpbench.sparse.dictionary import learn_dictionary

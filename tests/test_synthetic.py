@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from dpbench.cli import UserError
+from dpbench.params import UserError
 from dpbench.io import read_json
 from dpbench.tasks import synthetic
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
+import os
 import sys
-from typing import Any
+
+from dpbench.params import COMPILE_ENV, TF32_ENV
 
 _DATA, _REPORT = "dpbench.data.commands", "dpbench.report.commands"
 _ANOMALY, _IMAGES = "dpbench.tasks.anomaly", "dpbench.tasks.images"
@@ -41,34 +42,13 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class UserError(ValueError):
-    """An error caused by the user's input: printed as one clear line, no traceback."""
-
-
-def parse_params(text: str) -> dict[str, Any]:
-    """Parse a ``--params`` JSON object (hyperparameters passed by the workflow)."""
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UserError(f"--params is not valid JSON: {err}") from err
-    if not isinstance(params, dict):
-        raise UserError(f"--params must be a JSON object, got {type(params).__name__}")
-    return params
-
-
-def with_defaults(kind: str, defaults: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """``defaults`` updated with ``overrides``; unknown keys raise :class:`UserError` naming them."""
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise UserError(f"unknown {kind} parameter(s) {unknown}: expected keys among {sorted(defaults)}")
-    return {**defaults, **overrides}
-
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or only the commands of ``command``'s module."""
     parser = argparse.ArgumentParser(prog="dpbench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (config: tf32)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the training steps (config: compile)")
     sub = parser.add_subparsers(dest="command", required=True)
     modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
     for name in modules:
@@ -80,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
+    # the command line decides, never a variable left in the caller's environment
+    os.environ[TF32_ENV] = "1" if args.tf32 else "0"
+    os.environ[COMPILE_ENV] = "1" if args.compile else "0"
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

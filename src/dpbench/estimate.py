@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dpbench.cli import UserError
+from dpbench.params import UserError
 
 _SEED = re.compile(r"seed\d+")
 _RULE = re.compile(r"^(?:local)?rule (\w+):$")

@@ -11,6 +11,8 @@ from importlib import metadata
 import numpy as np
 import torch
 
+from dpbench.params import COMPILE_ENV, TF32_ENV
+
 
 class DivergenceError(RuntimeError):
     """A training loss became NaN or infinite; the message names the model and the step."""
@@ -37,8 +39,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-TF32_ENV = "DPBENCH_TF32"  # "1": TF32 matmuls and convolutions on CUDA (the config's ``tf32: true``)
-COMPILE_ENV = "DPBENCH_COMPILE"  # "1": training steps run through torch.compile (the config's ``compile: true``)
 
 
 def set_tf32(enabled: bool) -> None:

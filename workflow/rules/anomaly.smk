@@ -122,17 +122,18 @@ rule anomaly_run:
         scores=f"{RESULTS}/{ANOMALY_JOB}.scores.csv",
     params:
         hp=anomaly_params,
-        device=config["device"],
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
         prepared=anomaly_prepared_dir,
     threads: 1
     resources:
-        gpu=1,
+        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/{ANOMALY_JOB}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
     shell:
-        "{DPBENCH} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model}"
+        "{DPBENCH} {params.speed} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model}"
         " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary} --device {params.device}"
         " --output {output.result} --scores-output {output.scores} 2> {log}"
 

@@ -23,16 +23,17 @@ rule cluster_fit:
         f"{CLUSTER_DIR}/pred.pt",
     params:
         hp=lambda w: hyperparameters("clustering", w.model),
-        device=config["device"],
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
     threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
     resources:
-        gpu=lambda w: 0 if w.model == "sklearn_kmeans" else 1,
+        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/fit.log",
     benchmark:
         f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
     shell:
-        "{DPBENCH} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
+        "{DPBENCH} {params.speed} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
         " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
 
 

@@ -5,17 +5,19 @@ from importlib.resources import files
 
 from snakemake.utils import validate
 
+from dpbench import registry
+from dpbench.report.specs import TASKS
 from dpbench.workflow_locks import release_stale_lock
 
+# parsing imports neither PyTorch nor the plotting stack: every SLURM job step parses this file again
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-# a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume
-release_stale_lock(os.getcwd())
-
-# speed switches for every job, read by dpbench.runtime (TF32_ENV, COMPILE_ENV); recorded with each result
-os.environ["DPBENCH_TF32"] = "1" if config.get("tf32", False) else "0"
-os.environ["DPBENCH_COMPILE"] = "1" if config.get("compile", False) else "0"
+# a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume. Only
+# the main process may release it: a SLURM job step parses this file on a compute node, where /proc
+# cannot see the live Snakemake on the login node, and would delete its lock
+if workflow.is_main_process:
+    release_stale_lock(os.getcwd())
 
 # every rule calls the package's CLI with the interpreter that runs Snakemake
 DPBENCH = f"{sys.executable} -m dpbench"
@@ -45,6 +47,22 @@ def hyperparameters(task, model):
     return json.dumps(config[task].get("params", {}).get(model, {}), sort_keys=True)
 
 
+def needs_gpu(model):
+    """Whether a model's jobs take a GPU (dpbench.registry); the rest run on the CPU, always."""
+    return registry.model_spec(model).needs_gpu
+
+
+def job_device(gpu):
+    """The ``--device`` of a job: the configured device if it takes a GPU (``gpu=1``), else ``cpu``."""
+    return config["device"] if gpu else "cpu"
+
+
+def speed_flags(gpu):
+    """``--tf32``/``--compile`` of a job that runs on the configured device, as a ``params:`` entry
+    (so that changing either reruns the jobs it affects and never mixes results in one summary)."""
+    return " ".join(f"--{switch}" for switch in ("tf32", "compile") if gpu and config.get(switch, False))
+
+
 def raw_dir(dataset):
     """Where a dataset's raw files live: mnist_test reads a local folder, the rest download."""
     if dataset == "mnist_test":
@@ -70,22 +88,18 @@ def result_files():
 
 
 def summary_figure_names():
-    """Names of the figures drawn from summary.csv alone (dpbench.report.figures.FIGURES)."""
-    from dpbench.report.figures import FIGURES
-
-    return [name for figures in FIGURES.values() for name in figures]
+    """Names of the figures drawn from summary.csv alone (dpbench.report.specs.TASKS)."""
+    return [name for spec in TASKS.values() for name in spec.figures]
 
 
 def report_outputs():
     """The table and figures of every enabled task, and the table of published numbers."""
-    from dpbench.report.figures import FIGURES
-
     tables = [f"{RESULTS}/tables/{task}.tex" for task in enabled_tasks()]
     tables += [f"{RESULTS}/tables/paper_comparison.tex"] if tables else []
     figures = [
         f"{RESULTS}/figures/{name}.{ext}"
         for task in enabled_tasks()
-        for name in FIGURES[task]
+        for name in TASKS[task].figures
         for ext in ("pdf", "png")
     ]
     extra = [path for task in enabled_tasks() for path in TASK_EXTRA_OUTPUTS.get(task, list)()]

@@ -33,13 +33,14 @@ rule features:
     output:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
     params:
-        device=config["device"],
+        device=lambda w: job_device(w.features == "resnet50"),
+        speed=lambda w: speed_flags(w.features == "resnet50"),
     # pixels: a reshape; resnet50: image decoding + the network (torch threads on CPU). Capped by
     # --cores locally; --cpus-per-task on SLURM
     threads: lambda w: 1 if w.features == "pixels" else 8
     resources:
-        gpu=lambda w: 0 if w.features == "pixels" else 1,
+        gpu=lambda w: int(w.features == "resnet50"),
     log:
         f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
     shell:
-        "{DPBENCH} features --input {input} --kind {wildcards.features} --device {params.device} --output {output} 2> {log}"
+        "{DPBENCH} {params.speed} features --input {input} --kind {wildcards.features} --device {params.device} --output {output} 2> {log}"

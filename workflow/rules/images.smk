@@ -140,17 +140,18 @@ rule images_run:
         data=images_data_params,
         hp=images_train_params,
         layers=lambda w: images_layers(),
-        device=config["device"],
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
         outputs=images_output_args,
     threads: 1
     resources:
-        gpu=1,
+        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/{IMAGES_REL}/run.log",
     benchmark:
         f"{RESULTS}/benchmarks/{IMAGES_REL}/run.tsv"
     shell:
-        "{DPBENCH} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
+        "{DPBENCH} {params.speed} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
         " --dictionary {input.dictionary} --model {wildcards.model} --seed {wildcards.seed} --layers {params.layers}"
         " --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log}"
 

@@ -28,14 +28,15 @@ rule synthetic:
         SYNTHETIC_RESULT,
     params:
         hp=synthetic_params,
-        device=config["device"],
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
     threads: 1
     resources:
-        gpu=lambda w: 0 if w.model in ("ista", "fista") else 1,
+        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/synthetic/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/synthetic/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     shell:
-        "{DPBENCH} synthetic --model {wildcards.model} --seed {wildcards.seed} --dataset {wildcards.dataset}"
+        "{DPBENCH} {params.speed} synthetic --model {wildcards.model} --seed {wildcards.seed} --dataset {wildcards.dataset}"
         " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"

@@ -66,7 +66,7 @@ DICTIONARY_KEYS = ("scale", "feature", "patch", "depth", "stride", "normalisatio
 
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults overridden by ``params``; an unknown key or bad value raises ValueError naming it."""
-    from dpbench.cli import with_defaults
+    from dpbench.params import with_defaults
 
     out = with_defaults("anomaly", DEFAULT_PARAMS, params)
     if out["feature"] not in FEATURE_KINDS:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from dpbench.cli import UserError
+from dpbench.params import UserError
 from dpbench.data.datasets import DATASETS, load_prepared, prepare_dataset
 from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
 from dpbench.io import save_tensors, write_json

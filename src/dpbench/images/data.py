@@ -55,8 +55,8 @@ PATCH_KEYS = {"patch_size", "n_patches", "crop"}
 
 
 def resolve_data_params(dataset: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults updated with ``overrides``; unknown keys or values raise :class:`dpbench.cli.UserError`."""
-    from dpbench.cli import UserError, with_defaults
+    """Defaults updated with ``overrides``; unknown keys or values raise :class:`dpbench.params.UserError`."""
+    from dpbench.params import UserError, with_defaults
 
     if dataset not in IMAGE_DATASETS:
         raise UserError(f"unknown image dataset {dataset!r}; known: {', '.join(IMAGE_DATASETS)}")

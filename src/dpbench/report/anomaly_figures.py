@@ -15,7 +15,7 @@ from sklearn.metrics import auc as area_under_curve
 from sklearn.metrics import roc_curve
 
 from dpbench.report.figures import message_figure, model_palette, save_figure
-from dpbench.report.specs import model_rank
+from dpbench.registry import model_rank
 from dpbench.tasks.anomaly import SCORE_COLUMNS
 
 

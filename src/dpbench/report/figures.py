@@ -17,7 +17,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
-from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers, model_rank  # noqa: E402
+from dpbench.registry import model_rank  # noqa: E402
+from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dpbench.registry import MODELS
+
 # metric -> True when larger is better
 HIGHER_IS_BETTER: dict[str, bool] = {
     "acc": True,
@@ -41,19 +43,8 @@ METRIC_LABELS: dict[str, str] = {
     "fit_seconds": "Fit time (s)",
 }
 
-# one consistent order (and so one colour) per model across every table and figure
-MODEL_ORDER: list[str] = [
-    "kmeans",
-    "sklearn_kmeans",
-    "kmeansnet",
-    "ista",
-    "fista",
-    "lista",
-    "lista_cp",
-    "alista",
-    "sc2net",
-    "slstm_output_gate",
-]
+# one consistent order (and so one colour) per model across every table and figure: the registry's
+MODEL_ORDER: list[str] = list(MODELS)
 
 
 def at_max_layers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,19 +64,30 @@ class TaskSpec:
     metrics: list[str]
     column: list[str] = field(default_factory=lambda: ["dataset"])
     select: str | None = None  # name of a row filter in FILTERS
+    figures: list[str] = field(default_factory=list)  # drawn from summary.csv by dpbench.report.figures
 
 
 FILTERS = {"at_max_layers": at_max_layers}
 
 TASKS: dict[str, TaskSpec] = {
-    "clustering": TaskSpec("Clustering", ["acc", "nmi", "ari"], column=["dataset", "features"]),
-    "synthetic": TaskSpec("Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers"),
-    "classification_unsupervised": TaskSpec("Linear classification on sparse codes", ["accuracy"], select="at_max_layers"),
-    "classification_supervised": TaskSpec("Supervised end-to-end classification", ["accuracy"], select="at_max_layers"),
-    "reconstruction": TaskSpec("Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers"),
-    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"]),
+    "clustering": TaskSpec("Clustering", ["acc", "nmi", "ari"], column=["dataset", "features"], figures=["clustering_scores"]),
+    "synthetic": TaskSpec(
+        "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers"]
+    ),
+    "classification_unsupervised": TaskSpec(
+        "Linear classification on sparse codes",
+        ["accuracy"],
+        select="at_max_layers",
+        figures=["classification_unsupervised_accuracy", "classification_unsupervised_depth"],
+    ),
+    "classification_supervised": TaskSpec(
+        "Supervised end-to-end classification",
+        ["accuracy"],
+        select="at_max_layers",
+        figures=["classification_supervised_accuracy", "classification_supervised_depth"],
+    ),
+    "reconstruction": TaskSpec(
+        "Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers"]
+    ),
+    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"], figures=["anomaly_auc"]),
 }
-
-
-def model_rank(name: str) -> int:
-    return MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER)

@@ -3,7 +3,8 @@
 Every model solves or approximates ``z* = argmin_z 1/2 ||x - D z||^2 + lam ||z||_1`` for a
 dictionary ``D`` (``n_features x n_atoms``), maps ``x`` of shape ``(batch, n_features)`` to ``z`` of
 shape ``(batch, n_atoms)``, is built by ``Model.from_dictionary(D, lam, n_layers, **options)`` and
-returns every layer's iterate with ``model(x, return_all=True)``.
+returns every layer's iterate with ``model(x, return_all=True)``. The models are the ``sparse``
+entries of :mod:`dpbench.registry`; a name may carry options, ``lista[tied=true]``.
 """
 
 from __future__ import annotations
@@ -13,55 +14,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from dpbench.sparse.alista import ALISTA
+from dpbench import registry
 from dpbench.sparse.base import SparseEncoder, lasso_objective, soft_threshold
-from dpbench.sparse.fista import FISTA
-from dpbench.sparse.ista import ISTA
-from dpbench.sparse.lista import LISTA
-from dpbench.sparse.lista_cp import LISTACP
-from dpbench.sparse.sc2net import SC2Net
-from dpbench.sparse.slstm_output_gate import SLSTMOutputGate
 
-MODELS: dict[str, type[SparseEncoder]] = {
-    "ista": ISTA,
-    "fista": FISTA,
-    "lista": LISTA,
-    "lista_cp": LISTACP,
-    "alista": ALISTA,
-    "sc2net": SC2Net,
-    "slstm_output_gate": SLSTMOutputGate,
-}
+MODELS: dict[str, type[SparseEncoder]] = {name: registry.MODELS[name].load() for name in registry.model_names("sparse")}
+"""Registered name -> class, in the registry's order."""
 
 
 def check_model(name: str) -> None:
-    """Raise :class:`dpbench.cli.UserError` (a ValueError) naming ``name`` unless it is in :data:`MODELS`."""
-    from dpbench.cli import UserError
-
-    if name not in MODELS:
-        raise UserError(f"unknown sparse-coding model {name!r}: expected one of {sorted(MODELS)}")
+    """Raise :class:`dpbench.params.UserError` (a ValueError) unless ``name`` is a sparse model or a variant of one."""
+    registry.check_model(name, family="sparse")
 
 
 def build_model(name: str, D: torch.Tensor | np.ndarray, lam: float, n_layers: int, **options: Any) -> SparseEncoder:
-    """Build the model registered as ``name`` from dictionary ``D`` (see :data:`MODELS`)."""
+    """Build model ``name`` (a registered name, or a variant ``name[key=value,...]`` whose options
+    override ``options``) from dictionary ``D``."""
     check_model(name)
+    spec, variant = registry.parse_model(name)
+    options = {**options, **variant}
     try:
-        return MODELS[name].from_dictionary(D, lam, n_layers, **options)
+        return MODELS[spec.name].from_dictionary(D, lam, n_layers, **options)
     except TypeError as err:
         raise ValueError(f"bad options {sorted(options)} for model {name!r}: {err}") from err
 
 
-__all__ = [
-    "ALISTA",
-    "FISTA",
-    "ISTA",
-    "LISTA",
-    "LISTACP",
-    "MODELS",
-    "SC2Net",
-    "SLSTMOutputGate",
-    "SparseEncoder",
-    "build_model",
-    "check_model",
-    "lasso_objective",
-    "soft_threshold",
-]
+__all__ = ["MODELS", "SparseEncoder", "build_model", "check_model", "lasso_objective", "soft_threshold"]

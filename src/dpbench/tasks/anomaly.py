@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dpbench.cli import UserError, parse_params
+from dpbench.params import UserError, parse_params
 from dpbench.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)

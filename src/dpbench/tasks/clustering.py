@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from dpbench.cli import UserError, parse_params
+from dpbench.params import UserError, parse_params
 from dpbench.cluster import KMeans, KMeansNet
 from dpbench.io import load_tensors, read_json, save_tensors
 from dpbench.metrics import clustering_scores

@@ -56,8 +56,8 @@ _PROBLEM_STREAM, _TEST_STREAM, _TRAIN_STREAM = 0, 1, 2
 
 
 def resolve_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults updated with ``overrides``; an unknown key raises :class:`dpbench.cli.UserError`."""
-    from dpbench.cli import UserError, with_defaults
+    """Defaults updated with ``overrides``; an unknown key raises :class:`dpbench.params.UserError`."""
+    from dpbench.params import UserError, with_defaults
 
     params = with_defaults("synthetic", DEFAULT_PARAMS, overrides)
     if not isinstance(params["model_options"], dict):
@@ -141,7 +141,7 @@ def run_synthetic(
 
 
 def _command(args: argparse.Namespace) -> None:
-    from dpbench.cli import parse_params
+    from dpbench.params import parse_params
     from dpbench.results import divergence_recorded, params_hash, write_result
     from dpbench.runtime import resolve_device, run_metadata, seed_everything
 

@@ -1,0 +1,123 @@
+"""What the workflow does to its jobs: lock handling on cluster job steps, the device of each job, the
+speed switches as parameters, and what parsing it imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dpbench.workflow_locks import release_stale_lock
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(repo: Path, workdir: Path, configs: list[Path], *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Snakemake on the repository's Snakefile in ``workdir`` with the full config, then ``configs``."""
+    files = [str(repo / "config.yaml"), *map(str, configs)]
+    cmd = [sys.executable, *prefix, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), "--configfile", *files, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def tiny_synthetic(tmp_path: Path, **top: object) -> Path:
+    """A config with only the synthetic task, two models and a problem that trains in a second."""
+    config = {
+        "device": "auto",
+        "seeds": [0],
+        "results_dir": str(tmp_path / "results"),
+        "data_dir": str(tmp_path / "data"),
+        "clustering": {"enabled": False},
+        "images": {"enabled": False},
+        "anomaly": {"enabled": False},
+        "synthetic": {
+            "enabled": True,
+            "snr_db": [None],
+            "models": ["ista", "lista"],
+            "problem": {"m": 8, "n": 16, "n_layers": 2, "n_steps": 3, "n_test": 20, "fista_iters": 20},
+        },
+        **top,
+    }
+    path = tmp_path / f"tiny{len(list(tmp_path.glob('tiny*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _stale_lock(workdir: Path) -> Path:
+    lock = workdir / ".snakemake" / "locks" / "0.input.lock"
+    lock.parent.mkdir(parents=True)
+    lock.touch()
+    return lock
+
+
+def test_a_cluster_job_step_never_releases_the_lock(repo, tmp_path):
+    """A SLURM job step parses the Snakefile in a non-main mode: it must leave the lock alone."""
+    lock = _stale_lock(tmp_path)
+    config = tiny_synthetic(tmp_path)
+    proc = run_snakemake(repo, tmp_path, [config], "--mode", "subprocess", "-n", "--cores", "1")
+    assert lock.exists(), proc.stderr[-2000:]
+    proc = run_snakemake(repo, tmp_path, [config], "-n", "--cores", "1")  # the main process: stale, released
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not lock.exists()
+
+
+def test_the_lock_stays_while_another_snakemake_is_alive(tmp_path):
+    lock = _stale_lock(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
+    try:
+        assert release_stale_lock(tmp_path) is False
+        assert lock.exists()
+    finally:
+        other.kill()
+        other.wait()
+    assert release_stale_lock(tmp_path) is True and not lock.exists()
+
+
+def test_jobs_without_a_gpu_run_on_the_cpu(repo, tmp_path):
+    config = tiny_synthetic(tmp_path)
+    proc = run_snakemake(repo, tmp_path, [config], "-n", "-p", "--cores", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    commands = [line for line in proc.stdout.splitlines() if " synthetic --model " in line]
+    ista = next(c for c in commands if "--model ista " in c)
+    lista = next(c for c in commands if "--model lista " in c)
+    assert "--device cpu" in ista and "--device auto" in lista
+
+
+def test_changing_tf32_reruns_the_jobs_it_affects(repo, tmp_path):
+    config = tiny_synthetic(tmp_path)
+    proc = run_snakemake(repo, tmp_path, [config], "--cores", "1", "--until", "synthetic")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "seed0.json" not in run_snakemake(repo, tmp_path, [config], "-n", "--cores", "1", "--until", "synthetic").stdout
+
+    switched = tiny_synthetic(tmp_path, tf32=True)
+    proc = run_snakemake(repo, tmp_path, [switched], "-n", "--cores", "1", "--until", "synthetic")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "lista/seed0.json" in out and "ista/seed0.json" not in out.replace("lista/seed0.json", "")
+    assert "params" in out.lower()  # the reason Snakemake gives: the job's parameters changed
+
+
+def test_parsing_the_workflow_imports_neither_torch_nor_seaborn(repo, tmp_path):
+    config = tiny_synthetic(tmp_path)
+    proc = run_snakemake(repo, tmp_path, [config], "-n", "--cores", "1", prefix=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "dpbench.registry" in imported  # the trace is real
+    for heavy in ("torch", "seaborn"):
+        assert heavy not in imported, f"parsing the workflow imports {heavy}"
+
+
+@pytest.mark.parametrize("flag", ["--tf32", "--compile"])
+def test_the_cli_switches_override_the_environment(monkeypatch, tmp_path, flag):
+    import os
+
+    from dpbench.cli import main
+    from dpbench.params import COMPILE_ENV, TF32_ENV
+
+    monkeypatch.setenv(TF32_ENV, "1")
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    main([flag, "aggregate", str(tmp_path / "missing.json"), "--csv", str(tmp_path / "s.csv"), "--parquet", str(tmp_path / "s.pq")])
+    on, off = (TF32_ENV, COMPILE_ENV) if flag == "--tf32" else (COMPILE_ENV, TF32_ENV)
+    assert os.environ[on] == "1" and os.environ[off] == "0"
