@@ -3,6 +3,7 @@ speed switches as parameters, and what parsing it imports."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,7 @@ def tiny_synthetic(tmp_path: Path, **top: object) -> Path:
         "synthetic": {
             "enabled": True,
             "snr_db": [None],
-            "models": ["ista", "lista"],
+            "models": ["ista", "lista", "lista[tied=true]"],
             "problem": {"m": 8, "n": 16, "n_layers": 2, "n_steps": 3, "n_test": 20, "fista_iters": 20},
         },
         **top,
@@ -89,6 +90,9 @@ def test_changing_tf32_reruns_the_jobs_it_affects(repo, tmp_path):
     config = tiny_synthetic(tmp_path)
     proc = run_snakemake(repo, tmp_path, [config], "--cores", "1", "--until", "synthetic")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # a variant is its own model: its own result file, built with its options
+    variant = json.loads((tmp_path / "results/synthetic/synthetic_noiseless/lista[tied=true]/seed0.json").read_text())
+    assert variant["model"] == "lista[tied=true]"
     assert "seed0.json" not in run_snakemake(repo, tmp_path, [config], "-n", "--cores", "1", "--until", "synthetic").stdout
 
     switched = tiny_synthetic(tmp_path, tf32=True)

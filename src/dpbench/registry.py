@@ -152,6 +152,15 @@ def check_model(name: str, family: str | None = None, task: str | None = None) -
     return spec
 
 
+def options_for(per_model: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """A model's entry of a config mapping keyed by model (``model_options``, ``params``): a variant
+    gets its base model's entry, updated with its own (the options in its name still win when the
+    model is built)."""
+    match = _VARIANT.match(name)
+    base = match["base"] if match else name
+    return {**per_model.get(base, {}), **(per_model.get(name, {}) if name != base else {})}
+
+
 def model_rank(name: str) -> int:
     """Position of the base model of ``name`` in the registry (unknown names last)."""
     match = _VARIANT.match(name)
@@ -180,5 +189,6 @@ __all__ = [
     "model_names",
     "model_rank",
     "model_spec",
+    "options_for",
     "parse_model",
 ]

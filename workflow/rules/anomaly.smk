@@ -12,7 +12,7 @@ ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", 
 def anomaly_params(wildcards):
     """The job's --params: the shared hyperparameters plus the model's options, as JSON."""
     cfg = config["anomaly"]
-    options = cfg.get("model_options", {}).get(wildcards.model, {})
+    options = registry.options_for(cfg.get("model_options", {}), wildcards.model)
     return json.dumps({**cfg.get("params", {}), "model_options": options}, sort_keys=True)
 
 
@@ -66,7 +66,7 @@ rule anomaly_download:
     log:
         f"{RESULTS}/logs/anomaly/download_{{source}}.log",
     shell:
-        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {DATA}/raw/anomaly_{wildcards.source} 2> {log}"
+        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {DATA}/raw/anomaly_{wildcards.source} 2> {log:q}"
 
 
 rule anomaly_synthesize:
@@ -77,7 +77,7 @@ rule anomaly_synthesize:
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
     shell:
-        "{DPBENCH} anomaly-synth --root {DATA}/raw/anomaly_synthetic {params.video} 2> {log} && touch {output}"
+        "{DPBENCH} anomaly-synth --root {DATA}/raw/anomaly_synthetic {params.video} 2> {log:q} && touch {output:q}"
 
 
 rule anomaly_prepare:
@@ -91,7 +91,7 @@ rule anomaly_prepare:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
     shell:
         "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {params.raw}"
-        " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log}"
+        " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log:q}"
 
 
 rule anomaly_dictionary:
@@ -110,7 +110,7 @@ rule anomaly_dictionary:
         f"{RESULTS}/benchmarks/anomaly/{{dataset}}/dictionary/seed{{seed}}.tsv"
     shell:
         "{DPBENCH} anomaly-dictionary --dataset {wildcards.dataset} --prepared {params.prepared} --seed {wildcards.seed}"
-        " --params '{params.hp}' --output {output} 2> {log}"
+        " --params '{params.hp}' --output {output:q} 2> {log:q}"
 
 
 rule anomaly_run:
@@ -133,9 +133,9 @@ rule anomaly_run:
     benchmark:
         f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
     shell:
-        "{DPBENCH} {params.speed} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model}"
-        " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary} --device {params.device}"
-        " --output {output.result} --scores-output {output.scores} 2> {log}"
+        "{DPBENCH} {params.speed} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model:q}"
+        " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary:q} --device {params.device}"
+        " --output {output.result:q} --scores-output {output.scores:q} 2> {log:q}"
 
 
 rule anomaly_figures:
@@ -164,5 +164,5 @@ rule anomaly_figures:
     log:
         f"{RESULTS}/logs/figures/anomaly_{{dataset}}.log",
     shell:
-        "{DPBENCH} anomaly-figures {input} --dataset {wildcards.dataset} --roc-pdf {output.roc_pdf}"
-        " --roc-png {output.roc_png} --trace-pdf {output.trace_pdf} --trace-png {output.trace_png} 2> {log}"
+        "{DPBENCH} anomaly-figures {input:q} --dataset {wildcards.dataset} --roc-pdf {output.roc_pdf:q}"
+        " --roc-png {output.roc_png:q} --trace-pdf {output.trace_pdf:q} --trace-png {output.trace_png:q} 2> {log:q}"

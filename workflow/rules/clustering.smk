@@ -33,8 +33,8 @@ rule cluster_fit:
     benchmark:
         f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
     shell:
-        "{DPBENCH} {params.speed} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
-        " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
+        "{DPBENCH} {params.speed} cluster-fit --features {input:q} --model {wildcards.model:q} --seed {wildcards.seed}"
+        " --params '{params.hp}' --device {params.device} --output {output:q} 2> {log:q}"
 
 
 rule cluster_evaluate:
@@ -46,5 +46,5 @@ rule cluster_evaluate:
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
     shell:
-        "{DPBENCH} cluster-evaluate --pred {input.pred} --features {input.features} --dataset {wildcards.dataset}"
-        " --feature-kind {wildcards.features} --model {wildcards.model} --seed {wildcards.seed} --output {output} 2> {log}"
+        "{DPBENCH} cluster-evaluate --pred {input.pred:q} --features {input.features:q} --dataset {wildcards.dataset}"
+        " --feature-kind {wildcards.features} --model {wildcards.model:q} --seed {wildcards.seed} --output {output:q} 2> {log:q}"

@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import sys
 from importlib.resources import files
 
@@ -44,7 +45,7 @@ def task_seeds(task):
 
 def hyperparameters(task, model):
     """A model's hyperparameters as a JSON string (a params change reruns the job)."""
-    return json.dumps(config[task].get("params", {}).get(model, {}), sort_keys=True)
+    return json.dumps(registry.options_for(config[task].get("params", {}), model), sort_keys=True)
 
 
 def needs_gpu(model):

@@ -11,7 +11,7 @@ rule download:
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
     shell:
-        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output} 2> {log}"
+        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output:q} 2> {log:q}"
 
 
 rule prepare:
@@ -24,7 +24,7 @@ rule prepare:
     log:
         f"{RESULTS}/logs/prepare/{{dataset}}.log",
     shell:
-        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output} 2> {log}"
+        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output:q} 2> {log:q}"
 
 
 rule features:
@@ -43,4 +43,4 @@ rule features:
     log:
         f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
     shell:
-        "{DPBENCH} {params.speed} features --input {input} --kind {wildcards.features} --device {params.device} --output {output} 2> {log}"
+        "{DPBENCH} {params.speed} features --input {input:q} --kind {wildcards.features} --device {params.device} --output {output:q} 2> {log:q}"

@@ -7,8 +7,8 @@ IMAGES_REL = "images/{dataset}/{model}/seed{seed}"  # for logs and benchmarks
 IMAGES_DIR = f"{RESULTS}/images/{{dataset}}"
 IMAGES_JOB = f"{RESULTS}/{IMAGES_REL}"
 IMAGE_TASKS = ["classification_unsupervised", "classification_supervised", "reconstruction"]
-UNLABELLED_IMAGE_DATASETS = ["sample_patches"]
-LABELLED_IMAGE_DATASETS = ["digits", "mnist", "mnist_test", "cifar10", "cifar100_coarse"]
+LABELLED_IMAGE_DATASETS = [d for d in registry.dataset_names("images") if registry.DATASETS[d].labelled]
+UNLABELLED_IMAGE_DATASETS = [d for d in registry.dataset_names("images") if not registry.DATASETS[d].labelled]
 
 
 def images_cfg():
@@ -54,7 +54,7 @@ def images_dict_params():
 
 def images_train_params(w):
     cfg = images_cfg()
-    return json.dumps({**cfg.get("train", {}), **cfg.get("params", {}).get(w.model, {})}, sort_keys=True)
+    return json.dumps({**cfg.get("train", {}), **registry.options_for(cfg.get("params", {}), w.model)}, sort_keys=True)
 
 
 OUTPUT_FLAGS = {
@@ -79,7 +79,7 @@ def images_job_outputs(labelled):
 
 
 def images_output_args(w, output):
-    return " ".join(f"{flag} {output[key]}" for key, flag in OUTPUT_FLAGS.items() if key in output.keys())
+    return " ".join(f"{flag} {shlex.quote(output[key])}" for key, flag in OUTPUT_FLAGS.items() if key in output.keys())
 
 
 def images_results(task, name):
@@ -124,7 +124,7 @@ rule images_dictionary:
         f"{RESULTS}/benchmarks/images/{{dataset}}/dictionary/seed{{seed}}.tsv"
     shell:
         "{DPBENCH} images-dictionary --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
-        " --dict-params '{params.dp}' --seed {wildcards.seed} --threads {threads} --output {output} 2> {log}"
+        " --dict-params '{params.dp}' --seed {wildcards.seed} --threads {threads} --output {output:q} 2> {log:q}"
 
 
 rule images_run:
@@ -152,8 +152,8 @@ rule images_run:
         f"{RESULTS}/benchmarks/{IMAGES_REL}/run.tsv"
     shell:
         "{DPBENCH} {params.speed} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
-        " --dictionary {input.dictionary} --model {wildcards.model} --seed {wildcards.seed} --layers {params.layers}"
-        " --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log}"
+        " --dictionary {input.dictionary:q} --model {wildcards.model:q} --seed {wildcards.seed} --layers {params.layers}"
+        " --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log:q}"
 
 
 use rule images_run as images_run_unlabelled with:
@@ -178,9 +178,9 @@ rule images_error_figure:
     wildcard_constraints:
         dataset="[a-z0-9_]+",
     params:
-        models=lambda w: " ".join(images_cfg()["models"]),
+        models=lambda w: " ".join(map(shlex.quote, images_cfg()["models"])),
     log:
         f"{RESULTS}/logs/figures/reconstruction_errors_{{dataset}}.log",
     shell:
-        "{DPBENCH} images-error-figure --samples {input} --models {params.models} --dataset {wildcards.dataset}"
-        " --pdf {output.pdf} --png {output.png} 2> {log}"
+        "{DPBENCH} images-error-figure --samples {input:q} --models {params.models} --dataset {wildcards.dataset}"
+        " --pdf {output.pdf:q} --png {output.png:q} 2> {log:q}"

@@ -16,7 +16,7 @@ rule aggregate:
     log:
         f"{RESULTS}/logs/aggregate.log",
     shell:
-        "{DPBENCH} aggregate {input} --csv {output.csv} --parquet {output.parquet} 2> {log}"
+        "{DPBENCH} aggregate {input:q} --csv {output.csv:q} --parquet {output.parquet:q} 2> {log:q}"
 
 
 rule table:
@@ -32,7 +32,7 @@ rule table:
     log:
         f"{RESULTS}/logs/tables/{{task}}.log",
     shell:
-        "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output} 2> {log}"
+        "{DPBENCH} table --summary {input:q} --task {wildcards.task} --output {output:q} 2> {log:q}"
 
 
 rule paper_table:
@@ -45,7 +45,7 @@ rule paper_table:
     log:
         f"{RESULTS}/logs/tables/paper_comparison.log",
     shell:
-        "{DPBENCH} paper-table --summary {input.summary} --reported {input.reported} --output {output} 2> {log}"
+        "{DPBENCH} paper-table --summary {input.summary:q} --reported {input.reported:q} --output {output:q} 2> {log:q}"
 
 
 rule figure:
@@ -64,7 +64,7 @@ rule figure:
     log:
         f"{RESULTS}/logs/figures/{{figure}}.log",
     shell:
-        "{DPBENCH} figure --summary {input} --name {wildcards.figure} --pdf {output.pdf} --png {output.png} 2> {log}"
+        "{DPBENCH} figure --summary {input:q} --name {wildcards.figure} --pdf {output.pdf:q} --png {output.png:q} 2> {log:q}"
 
 
 rule figures:

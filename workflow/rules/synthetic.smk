@@ -38,5 +38,5 @@ rule synthetic:
     benchmark:
         f"{RESULTS}/benchmarks/synthetic/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     shell:
-        "{DPBENCH} {params.speed} synthetic --model {wildcards.model} --seed {wildcards.seed} --dataset {wildcards.dataset}"
-        " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
+        "{DPBENCH} {params.speed} synthetic --model {wildcards.model:q} --seed {wildcards.seed} --dataset {wildcards.dataset}"
+        " --params '{params.hp}' --device {params.device} --output {output:q} 2> {log:q}"

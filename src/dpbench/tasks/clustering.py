@@ -17,6 +17,7 @@ import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from dpbench.params import UserError, parse_params
+from dpbench.registry import check_model, parse_model
 from dpbench.cluster import KMeans, KMeansNet
 from dpbench.io import load_tensors, read_json, save_tensors
 from dpbench.metrics import clustering_scores
@@ -43,10 +44,11 @@ MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
 
 
 def build_model(name: str, n_clusters: int, seed: int, device: torch.device, params: dict[str, Any]) -> Any:
-    """Instantiate clustering model ``name``; unknown names or hyperparameters are named in the error."""
-    if name not in MODELS:
-        raise UserError(f"unknown clustering model {name!r}; known: {', '.join(sorted(MODELS))}")
-    factory, allowed = MODELS[name]
+    """Instantiate clustering model ``name`` (or a variant, ``kmeansnet[n_init=1]``, whose options
+    override ``params``); unknown names or hyperparameters are named in the error."""
+    spec = check_model(name, family="cluster")
+    params = {**params, **parse_model(name)[1]}
+    factory, allowed = MODELS[spec.name]
     unknown = set(params) - allowed
     if unknown:
         raise UserError(f"unknown hyperparameter(s) {sorted(unknown)} for model {name!r}; allowed: {sorted(allowed)}")

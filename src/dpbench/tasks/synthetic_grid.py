@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dpbench.registry import options_for
+
 
 def dataset_name(snr_db: float | None) -> str:
     """``synthetic_noiseless`` (no noise) or ``synthetic_snr<snr_db>``."""
@@ -17,4 +19,4 @@ def dataset_name(snr_db: float | None) -> str:
 def job_params(cfg: dict[str, Any], snr_db: float | None, model: str) -> dict[str, Any]:
     """The ``--params`` of one job, from the config's ``synthetic`` section: the problem, the noise
     level and the model's options."""
-    return {**cfg["problem"], "snr_db": snr_db, "model_options": cfg.get("model_options", {}).get(model, {})}
+    return {**cfg["problem"], "snr_db": snr_db, "model_options": options_for(cfg.get("model_options", {}), model)}
