@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "figure": _REPORT,
     "anomaly-figures": _REPORT,
     "estimate": "dpbench.estimate",
+    "run": "dpbench.run_cell",
 }
 
 

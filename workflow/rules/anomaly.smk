@@ -11,9 +11,7 @@ ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", 
 
 def anomaly_params(wildcards):
     """The job's --params: the shared hyperparameters plus the model's options, as JSON."""
-    cfg = config["anomaly"]
-    options = registry.options_for(cfg.get("model_options", {}), wildcards.model)
-    return json.dumps({**cfg.get("params", {}), "model_options": options}, sort_keys=True)
+    return jobs.dumps(jobs.anomaly_params(config, wildcards.model))
 
 
 def anomaly_dictionary_file(dataset, seed):
@@ -73,7 +71,7 @@ rule anomaly_synthesize:
     output:
         f"{DATA}/raw/anomaly_synthetic/.synthetic.done",
     params:
-        video=lambda w: " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["anomaly"].get("synthetic_video", {}).items()),
+        video=lambda w: " ".join(jobs.anomaly_synth_args(config)),
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
     shell:
@@ -101,7 +99,7 @@ rule anomaly_dictionary:
     output:
         anomaly_dictionary_file("{dataset}", "{seed}"),
     params:
-        hp=lambda w: json.dumps(config["anomaly"].get("params", {}), sort_keys=True),
+        hp=lambda w: jobs.dumps(jobs.anomaly_dictionary_params(config)),
         prepared=anomaly_prepared_dir,
     threads: 1
     log:

@@ -22,7 +22,7 @@ rule cluster_fit:
     output:
         f"{CLUSTER_DIR}/pred.pt",
     params:
-        hp=lambda w: hyperparameters("clustering", w.model),
+        hp=lambda w: jobs.dumps(jobs.cluster_params(config, w.model)),
         device=lambda w: job_device(needs_gpu(w.model)),
         speed=lambda w: speed_flags(needs_gpu(w.model)),
     threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM

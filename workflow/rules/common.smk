@@ -1,4 +1,3 @@
-import json
 import os
 import shlex
 import sys
@@ -7,6 +6,7 @@ from importlib.resources import files
 from snakemake.utils import validate
 
 from dpbench import registry
+from dpbench.tasks import jobs
 from dpbench.report.specs import TASKS
 from dpbench.workflow_locks import release_stale_lock
 
@@ -40,12 +40,7 @@ def enabled(task):
 
 def task_seeds(task):
     """The seeds of a task: its own ``seeds`` list, or the global one."""
-    return config[task].get("seeds", SEEDS)
-
-
-def hyperparameters(task, model):
-    """A model's hyperparameters as a JSON string (a params change reruns the job)."""
-    return json.dumps(registry.options_for(config[task].get("params", {}), model), sort_keys=True)
+    return jobs.task_seeds(config, task)
 
 
 def needs_gpu(model):
@@ -66,9 +61,7 @@ def speed_flags(gpu):
 
 def raw_dir(dataset):
     """Where a dataset's raw files live: mnist_test reads a local folder, the rest download."""
-    if dataset == "mnist_test":
-        return config["mnist_test_dir"]
-    return f"{DATA}/raw/{dataset}"
+    return jobs.raw_dir(config, dataset)
 
 
 # task name -> function listing that task's per-job result files; each rules file registers its own

@@ -25,7 +25,7 @@ def images_datasets(labelled_only=False):
 
 
 def images_layers():
-    return ",".join(str(t) for t in images_cfg()["layers"])
+    return jobs.images_layers(config)
 
 
 def images_prepared(w):
@@ -44,17 +44,15 @@ def images_job_inputs(w):
 
 
 def images_data_params(w):
-    return json.dumps(images_cfg().get("data", {}).get(w.dataset, {}), sort_keys=True)
+    return jobs.dumps(jobs.images_data_params(config, w.dataset))
 
 
 def images_dict_params():
-    cfg = images_cfg()
-    return json.dumps({"n_atoms": cfg["n_atoms"], "lam": cfg["lam"], **cfg.get("dictionary", {})}, sort_keys=True)
+    return jobs.dumps(jobs.images_dict_params(config))
 
 
 def images_train_params(w):
-    cfg = images_cfg()
-    return json.dumps({**cfg.get("train", {}), **registry.options_for(cfg.get("params", {}), w.model)}, sort_keys=True)
+    return jobs.dumps(jobs.images_train_params(config, w.model))
 
 
 OUTPUT_FLAGS = {

@@ -1,13 +1,11 @@
-from dpbench.tasks.synthetic_grid import dataset_name, job_params
+from dpbench.tasks.synthetic_grid import dataset_name
 
 SYNTHETIC_RESULT = f"{RESULTS}/synthetic/{{dataset}}/{{model}}/seed{{seed}}.json"
 
 
 def synthetic_params(wildcards):
     """The job's --params: the problem, its noise level and the model's options, as JSON."""
-    cfg = config["synthetic"]
-    snr = {dataset_name(s): s for s in cfg["snr_db"]}[wildcards.dataset]
-    return json.dumps(job_params(cfg, snr, wildcards.model), sort_keys=True)
+    return jobs.dumps(jobs.synthetic_params(config, wildcards.dataset, wildcards.model))
 
 
 def synthetic_results():

@@ -1,0 +1,189 @@
+"""``dpbench run TASK --model M``: one cell of the grid, trained and evaluated without Snakemake.
+
+The cell gets exactly the parameters the workflow would give it (:mod:`dpbench.tasks.jobs`, from
+``config.yaml`` and an optional preset), runs the same commands as the workflow's rules, in this
+process, and prints the cell's metrics as a table. Data are read from (and prepared into) the
+config's ``data_dir``, as the workflow does; the cell's result files go to ``--output-dir`` (default:
+a temporary folder, removed afterwards).
+
+    dpbench run synthetic --model alista --preset quick
+    dpbench run clustering --model "kmeansnet[n_init=1]" --dataset digits --preset quick --seed 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from dpbench.params import UserError
+from dpbench.registry import check_model
+from dpbench.tasks import jobs
+from dpbench.tasks.synthetic_grid import dataset_name
+
+log = logging.getLogger(__name__)
+
+TASK_DATASETS = {"clustering": "datasets", "images": "datasets", "anomaly": "datasets"}
+
+
+def _call(argv: list[str]) -> None:
+    """Run one dpbench command in this process; a failing step stops the cell, naming it."""
+    from dpbench.cli import main
+
+    if main(argv) != 0:
+        raise UserError(f"step '{argv[0]}' of the cell failed (its error is printed above)")
+
+
+def _ensure(path: Path, argv: list[str]) -> None:
+    """Run a data-preparation step unless its output is already there (shared with the workflow)."""
+    if not path.exists():
+        _call(argv)
+
+
+def _synthetic(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+    result = out / "result.json"
+    params = jobs.synthetic_params(config, dataset, model)
+    _call(["synthetic", "--model", model, "--seed", str(seed), "--dataset", dataset,
+           "--params", jobs.dumps(params), "--device", device, "--output", str(result)])
+    return [result]
+
+
+def _clustering(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+    data, raw = config["data_dir"], jobs.raw_dir(config, dataset)
+    marker, prepared = Path(f"{data}/raw/{dataset}.complete"), Path(f"{data}/prepared/{dataset}.pt")
+    features = Path(f"{data}/features/{dataset}/pixels.pt")
+    _ensure(marker, ["download", "--dataset", dataset, "--raw-dir", raw, "--output", str(marker)])
+    _ensure(prepared, ["prepare", "--dataset", dataset, "--raw-dir", raw, "--output", str(prepared)])
+    _ensure(features, ["features", "--input", str(prepared), "--kind", "pixels", "--device", "cpu", "--output", str(features)])
+    pred, result = out / "pred.pt", out / "metrics.json"
+    _call(["cluster-fit", "--features", str(features), "--model", model, "--seed", str(seed),
+           "--params", jobs.dumps(jobs.cluster_params(config, model)), "--device", device, "--output", str(pred)])
+    _call(["cluster-evaluate", "--pred", str(pred), "--features", str(features), "--dataset", dataset,
+           "--feature-kind", "pixels", "--model", model, "--seed", str(seed), "--output", str(result)])
+    return [result]
+
+
+def _images(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+    from dpbench.registry import DATASETS
+
+    data = config["data_dir"]
+    labelled = DATASETS[dataset].labelled
+    prepared_args: list[str] = []
+    if labelled:
+        raw, marker, prepared = jobs.raw_dir(config, dataset), Path(f"{data}/raw/{dataset}.complete"), Path(f"{data}/prepared/{dataset}.pt")
+        _ensure(marker, ["download", "--dataset", dataset, "--raw-dir", raw, "--output", str(marker)])
+        _ensure(prepared, ["prepare", "--dataset", dataset, "--raw-dir", raw, "--output", str(prepared)])
+        prepared_args = ["--prepared", str(prepared)]
+    common = ["--dataset", dataset, *prepared_args, "--data-params", jobs.dumps(jobs.images_data_params(config, dataset)), "--seed", str(seed)]
+    dictionary = out / "dictionary.pt"
+    _call(["images-dictionary", *common, "--dict-params", jobs.dumps(jobs.images_dict_params(config)), "--output", str(dictionary)])
+    tasks = config["images"].get("tasks", ["classification_unsupervised", "classification_supervised", "reconstruction"])
+    outputs = {"reconstruction": ("--reconstruction-output", out / "reconstruction.json")}
+    if labelled:
+        outputs["classification_unsupervised"] = ("--classification-output", out / "classification_unsupervised.json")
+        outputs["classification_supervised"] = ("--supervised-output", out / "classification_supervised.json")
+    chosen = {task: flag_path for task, flag_path in outputs.items() if task in tasks}
+    if not chosen:
+        raise UserError(f"no image task of {tasks} applies to dataset {dataset!r}")
+    flags = [arg for flag, path in chosen.values() for arg in (flag, str(path))]
+    if "reconstruction" in chosen:
+        flags += ["--samples-output", str(out / "samples.pt")]
+    _call(["images-run", *common, "--dictionary", str(dictionary), "--model", model, "--layers", jobs.images_layers(config),
+           "--params", jobs.dumps(jobs.images_train_params(config, model)), "--device", device, *flags])
+    return [path for _, path in chosen.values()]
+
+
+def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+    data = config["data_dir"]
+    prepared = Path(f"{data}/prepared/anomaly/{dataset}")
+    if dataset == "synthetic":
+        raw = f"{data}/raw/anomaly_synthetic"
+        _ensure(Path(raw) / ".synthetic.done", ["anomaly-synth", "--root", raw, *jobs.anomaly_synth_args(config)])
+        (Path(raw) / ".synthetic.done").touch()
+    else:
+        source = "avenue" if dataset == "avenue" else "ucsd"
+        raw = f"{data}/raw/anomaly_{source}"
+        _ensure(Path(raw) / f".{source}.done", ["anomaly-download", "--dataset", source, "--data-dir", raw])
+    _ensure(prepared / "manifest.json", ["anomaly-prepare", "--dataset", dataset, "--data-dir", raw, "--output", str(prepared)])
+    dictionary, result = out / "dictionary.pt", out / "result.json"
+    _call(["anomaly-dictionary", "--dataset", dataset, "--prepared", str(prepared), "--seed", str(seed),
+           "--params", jobs.dumps(jobs.anomaly_dictionary_params(config)), "--output", str(dictionary)])
+    _call(["anomaly-run", "--dataset", dataset, "--prepared", str(prepared), "--model", model, "--seed", str(seed),
+           "--params", jobs.dumps(jobs.anomaly_params(config, model)), "--dictionary", str(dictionary), "--device", device,
+           "--output", str(result), "--scores-output", str(out / "scores.csv")])
+    return [result]
+
+
+RUNNERS = {"synthetic": _synthetic, "clustering": _clustering, "images": _images, "anomaly": _anomaly}
+
+
+def default_dataset(config: dict[str, Any], task: str) -> str:
+    """The first dataset of the task in the config."""
+    if task == "synthetic":
+        return dataset_name(config["synthetic"]["snr_db"][0])
+    datasets = config[task].get(TASK_DATASETS[task], [])
+    if not datasets:
+        raise UserError(f"the config lists no {task} dataset: pass --dataset")
+    return datasets[0]
+
+
+def metrics_table(results: list[Path]) -> str:
+    """The cell's metrics as a Markdown table: one row per sweep value (layers, ...), one column per metric."""
+    import pandas as pd
+
+    from dpbench.results import load_results
+
+    frame = load_results(results)
+    if frame.empty or (frame["status"] != "ok").all():
+        messages = {json.loads(p.read_text()).get("message") for p in results}
+        return f"no metrics: the run {', '.join(sorted(set(frame['status'])))} ({'; '.join(m for m in messages if m)})"
+    frame = frame[frame["status"] == "ok"]
+    keys = ["task", *[c for c in ("layers", "features") if c in frame and frame[c].notna().any()]]
+    table = frame.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
+    table.columns.name = None
+    return pd.DataFrame(table).to_markdown(index=False, floatfmt=".4g")
+
+
+def run_cell(task: str, model: str, *, dataset: str | None = None, configfiles: list[str], seed: int | None = None,
+             device: str | None = None, output_dir: str | None = None, schema: str | None = None) -> str:
+    """Run one cell; return its metrics table."""
+    if task not in RUNNERS:
+        raise UserError(f"unknown task {task!r}: expected one of {sorted(RUNNERS)}")
+    spec = check_model(model, task=task)
+    config = jobs.load_config(configfiles, schema)
+    dataset = dataset or default_dataset(config, task)
+    seed = jobs.task_seeds(config, task)[0] if seed is None else seed
+    device = device or (config["device"] if spec.needs_gpu else "cpu")
+    with tempfile.TemporaryDirectory(prefix="dpbench-run-") as tmp:
+        out = Path(output_dir or tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        results = RUNNERS[task](config, model, dataset, seed, device, out)
+        wall = time.perf_counter() - start
+        table = metrics_table(results)
+    return f"{task} | {dataset} | {model} | seed {seed} | {device} | {wall:.1f} s\n\n{table}"
+
+
+def _command(args: argparse.Namespace) -> None:
+    root = Path(args.root)
+    presets = [] if args.preset is None else [args.preset if args.preset.endswith(".yaml") else root / "workflow/presets" / f"{args.preset}.yaml"]
+    print(run_cell(args.task, args.model, dataset=args.dataset, configfiles=[root / "config.yaml", *presets], seed=args.seed,
+                   device=args.device, output_dir=args.output_dir, schema=root / "workflow/schemas/config.schema.yaml"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run`` command."""
+    p = sub.add_parser("run", help="train and evaluate one cell (task, model, dataset, seed) without Snakemake")
+    p.add_argument("task", choices=sorted(RUNNERS))
+    p.add_argument("--model", required=True, help="a registered model or a variant, e.g. lista[tied=true]")
+    p.add_argument("--dataset", help="default: the task's first dataset in the config")
+    p.add_argument("--preset", help="a preset name (quick, mnist_test) or a config file layered on config.yaml")
+    p.add_argument("--seed", type=int, help="default: the task's first seed")
+    p.add_argument("--device", help="default: the config's device for models that take a GPU, else cpu")
+    p.add_argument("--root", default=".", help="the checkout holding config.yaml and workflow/ (default: here)")
+    p.add_argument("--output-dir", help="keep the cell's result files here (default: a temporary folder)")
+    p.set_defaults(func=_command)

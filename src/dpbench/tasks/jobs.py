@@ -1,0 +1,120 @@
+"""The parameters of every job, from the workflow's config (free of PyTorch).
+
+The Snakemake rules (``workflow/rules/*.smk``) and ``dpbench run`` (one cell without Snakemake,
+:mod:`dpbench.run_cell`) both build a job's ``--params`` here, so a cell run by hand gets exactly the
+parameters the workflow would give it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dpbench.params import UserError
+from dpbench.registry import options_for
+from dpbench.tasks.synthetic_grid import dataset_name, job_params
+
+
+def merge_config(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` layered on ``base`` as Snakemake layers config files: mappings merged key by key,
+    everything else (lists included) replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(files: list[str | Path], schema: str | Path | None = None) -> dict[str, Any]:
+    """The config files layered in order and, when ``schema`` is given, validated against it (the
+    workflow's own check, :func:`snakemake.utils.validate`)."""
+    config: dict[str, Any] = {}
+    for path in files:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config file not found: {path}")
+        config = merge_config(config, yaml.safe_load(path.read_text()) or {})
+    if schema is not None:
+        from snakemake.utils import validate
+
+        try:
+            validate(config, str(schema))
+        except Exception as err:  # WorkflowError with the jsonschema message
+            raise UserError(f"invalid config {[str(f) for f in files]}: {err}") from err
+    return config
+
+
+def dumps(params: dict[str, Any]) -> str:
+    """A job's ``--params`` as the workflow writes it (sorted keys: the same params, the same string)."""
+    return json.dumps(params, sort_keys=True)
+
+
+def task_seeds(config: dict[str, Any], task: str) -> list[int]:
+    """The seeds of a task: its own ``seeds`` list, or the global one."""
+    return config[task].get("seeds", config["seeds"])
+
+
+def raw_dir(config: dict[str, Any], dataset: str) -> str:
+    """Where a dataset's raw files live: ``mnist_test`` reads a local folder, the rest download."""
+    if dataset == "mnist_test":
+        return config["mnist_test_dir"]
+    return f"{config['data_dir']}/raw/{dataset}"
+
+
+def synthetic_snr(config: dict[str, Any], dataset: str) -> float | None:
+    """The noise level of a synthetic dataset name (``synthetic_noiseless``, ``synthetic_snr40``)."""
+    by_name = {dataset_name(s): s for s in config["synthetic"]["snr_db"]}
+    if dataset not in by_name:
+        raise UserError(f"synthetic dataset {dataset!r} is not in the config: expected one of {sorted(by_name)}")
+    return by_name[dataset]
+
+
+def synthetic_params(config: dict[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """A synthetic job's ``--params``: the problem, its noise level and the model's options."""
+    return job_params(config["synthetic"], synthetic_snr(config, dataset), model)
+
+
+def cluster_params(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """A clustering job's hyperparameters."""
+    return options_for(config["clustering"].get("params", {}), model)
+
+
+def images_layers(config: dict[str, Any]) -> str:
+    """The depth sweep of the image tasks, as ``--layers`` takes it."""
+    return ",".join(str(t) for t in config["images"]["layers"])
+
+
+def images_data_params(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    return config["images"].get("data", {}).get(dataset, {})
+
+
+def images_dict_params(config: dict[str, Any]) -> dict[str, Any]:
+    cfg = config["images"]
+    return {"n_atoms": cfg["n_atoms"], "lam": cfg["lam"], **cfg.get("dictionary", {})}
+
+
+def images_train_params(config: dict[str, Any], model: str) -> dict[str, Any]:
+    cfg = config["images"]
+    return {**cfg.get("train", {}), **options_for(cfg.get("params", {}), model)}
+
+
+def anomaly_params(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """An anomaly job's ``--params``: the shared hyperparameters plus the model's options."""
+    cfg = config["anomaly"]
+    return {**cfg.get("params", {}), "model_options": options_for(cfg.get("model_options", {}), model)}
+
+
+def anomaly_dictionary_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The anomaly dictionary job's ``--params`` (shared by every model of a dataset and seed)."""
+    return config["anomaly"].get("params", {})
+
+
+def anomaly_synth_args(config: dict[str, Any]) -> list[str]:
+    """``anomaly-synth``'s size options from ``anomaly.synthetic_video``."""
+    video = config["anomaly"].get("synthetic_video", {})
+    return [arg for key, value in video.items() for arg in (f"--{key.replace('_', '-')}", str(value))]
