@@ -11,7 +11,7 @@ rule aggregate:
     input:
         result_files(),
     output:
-        csv=SUMMARY_CSV,
+        csv=report(SUMMARY_CSV, caption="../report/summary.rst", category="Data"),
         parquet=SUMMARY_PARQUET,
     log:
         f"{RESULTS}/logs/aggregate.log",
@@ -23,8 +23,15 @@ rule table:
     input:
         SUMMARY_CSV,
     output:
-        report(
+        # the report's viewer shows HTML, not .tex: the same table twice, the .tex to download
+        tex=report(
             f"{RESULTS}/tables/{{task}}.tex",
+            caption="../report/table.rst",
+            category="LaTeX",
+            labels={"task": "{task}"},
+        ),
+        html=report(
+            f"{RESULTS}/tables/{{task}}.html",
             caption="../report/table.rst",
             category="Tables",
             labels={"task": "{task}"},
@@ -32,7 +39,7 @@ rule table:
     log:
         f"{RESULTS}/logs/tables/{{task}}.log",
     shell:
-        "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output} 2> {log}"
+        "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output.tex} --html {output.html} 2> {log}"
 
 
 rule paper_table:
@@ -41,11 +48,20 @@ rule paper_table:
         summary=SUMMARY_CSV,
         reported=REPORTED_CSV,
     output:
-        report(f"{RESULTS}/tables/paper_comparison.tex", caption="../report/paper_comparison.rst", category="Tables"),
+        tex=report(
+            f"{RESULTS}/tables/paper_comparison.tex",
+            caption="../report/paper_comparison.rst",
+            category="LaTeX",
+        ),
+        html=report(
+            f"{RESULTS}/tables/paper_comparison.html",
+            caption="../report/paper_comparison.rst",
+            category="Tables",
+        ),
     log:
         f"{RESULTS}/logs/tables/paper_comparison.log",
     shell:
-        "{DPBENCH} paper-table --summary {input.summary} --reported {input.reported} --output {output} 2> {log}"
+        "{DPBENCH} paper-table --summary {input.summary} --reported {input.reported} --output {output.tex} --html {output.html} 2> {log}"
 
 
 rule figure:
