@@ -22,11 +22,8 @@ def anomaly_dictionary_file(dataset, seed):
 
 
 def anomaly_raw(wildcards):
-    """The download (or generation) marker of a dataset's raw clips."""
-    source = ANOMALY_SOURCE[wildcards.dataset]
-    if source == "synthetic":
-        return f"{DATA}/raw/anomaly_synthetic/.synthetic.done"
-    return f"{DATA}/raw/anomaly_{source}/.{source}.done"
+    """The folder of a dataset's raw clips (downloaded, or generated for ``synthetic``)."""
+    return f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[wildcards.dataset]}"
 
 
 def anomaly_results():
@@ -60,24 +57,25 @@ localrules:
 
 rule anomaly_download:
     output:
-        f"{DATA}/raw/anomaly_{{source}}/.{{source}}.done",
+        directory(f"{DATA}/raw/anomaly_{{source}}"),
     wildcard_constraints:
         source="ucsd|avenue",
+    retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
     log:
         f"{RESULTS}/logs/anomaly/download_{{source}}.log",
     shell:
-        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {DATA}/raw/anomaly_{wildcards.source} 2> {log}"
+        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {output} 2> {log}"
 
 
 rule anomaly_synthesize:
     output:
-        f"{DATA}/raw/anomaly_synthetic/.synthetic.done",
+        directory(f"{DATA}/raw/anomaly_synthetic"),
     params:
         video=lambda w: " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["anomaly"].get("synthetic_video", {}).items()),
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
     shell:
-        "{DPBENCH} anomaly-synth --root {DATA}/raw/anomaly_synthetic {params.video} 2> {log} && touch {output}"
+        "{DPBENCH} anomaly-synth --root {output} {params.video} 2> {log}"
 
 
 rule anomaly_prepare:
@@ -85,12 +83,10 @@ rule anomaly_prepare:
         anomaly_raw,
     output:
         f"{ANOMALY_PREPARED}/manifest.json",
-    params:
-        raw=lambda w: f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[w.dataset]}",
     log:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
     shell:
-        "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {params.raw}"
+        "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {input}"
         " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log}"
 
 

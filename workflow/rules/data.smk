@@ -5,26 +5,26 @@ localrules:
 
 rule download:
     output:
-        f"{DATA}/raw/{{dataset}}.complete",
-    params:
-        raw=lambda w: raw_dir(w.dataset),
+        directory(f"{DATA}/raw/{{dataset}}"),
+    # one folder per dataset; mnist_test reads the local mnist_test_dir, anomaly_* have their own rules
+    wildcard_constraints:
+        dataset="(?!mnist_test$|anomaly_)[^/]+",
+    retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
     shell:
-        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output} 2> {log}"
+        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {output} 2> {log}"
 
 
 rule prepare:
     input:
-        rules.download.output,
+        lambda w: raw_dir(w.dataset),
     output:
         f"{DATA}/prepared/{{dataset}}.pt",
-    params:
-        raw=lambda w: raw_dir(w.dataset),
     log:
         f"{RESULTS}/logs/prepare/{{dataset}}.log",
     shell:
-        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output} 2> {log}"
+        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {input} --output {output} 2> {log}"
 
 
 rule features:
