@@ -4,7 +4,7 @@ import importlib
 import pytest
 import torch
 
-from dpbench.cli import COMMANDS, build_parser, main, parse_params, UserError
+from dpbench.cli import COMMANDS, UserError, build_parser, main, parse_params
 
 
 def test_every_command_is_registered_by_its_module():

@@ -58,11 +58,13 @@ localrules:
 rule anomaly_download:
     output:
         directory(f"{DATA}/raw/anomaly_{{source}}"),
+    log:
+        f"{RESULTS}/logs/anomaly/download_{{source}}.log",
     wildcard_constraints:
         source="ucsd|avenue",
     retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
-    log:
-        f"{RESULTS}/logs/anomaly/download_{{source}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {output} 2> {log}"
 
@@ -70,10 +72,14 @@ rule anomaly_download:
 rule anomaly_synthesize:
     output:
         directory(f"{DATA}/raw/anomaly_synthetic"),
-    params:
-        video=lambda w: " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config["anomaly"].get("synthetic_video", {}).items()),
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
+    conda:
+        DPBENCH_ENV
+    params:
+        video=lambda w: " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in config["anomaly"].get("synthetic_video", {}).items()
+        ),
     shell:
         "{DPBENCH} anomaly-synth --root {output} {params.video} 2> {log}"
 
@@ -85,9 +91,13 @@ rule anomaly_prepare:
         f"{ANOMALY_PREPARED}/manifest.json",
     log:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
+    params:
+        prepared=anomaly_prepared_dir,
     shell:
         "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {input}"
-        " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log}"
+        " --output {params.prepared} 2> {log}"
 
 
 rule anomaly_dictionary:
@@ -96,14 +106,16 @@ rule anomaly_dictionary:
         f"{ANOMALY_PREPARED}/manifest.json",
     output:
         anomaly_dictionary_file("{dataset}", "{seed}"),
-    params:
-        hp=lambda w: json.dumps(config["anomaly"].get("params", {}), sort_keys=True),
-        prepared=anomaly_prepared_dir,
-    threads: 1
     log:
         f"{RESULTS}/logs/anomaly/{{dataset}}/dictionary/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/anomaly/{{dataset}}/dictionary/seed{{seed}}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    params:
+        hp=lambda w: json.dumps(config["anomaly"].get("params", {}), sort_keys=True),
+        prepared=anomaly_prepared_dir,
     shell:
         "{DPBENCH} anomaly-dictionary --dataset {wildcards.dataset} --prepared {params.prepared} --seed {wildcards.seed}"
         " --params '{params.hp}' --output {output} 2> {log}"
@@ -116,17 +128,19 @@ rule anomaly_run:
     output:
         result=f"{RESULTS}/{ANOMALY_JOB}.json",
         scores=f"{RESULTS}/{ANOMALY_JOB}.scores.csv",
-    params:
-        hp=anomaly_params,
-        device=config["device"],
-        prepared=anomaly_prepared_dir,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         f"{RESULTS}/logs/{ANOMALY_JOB}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        hp=anomaly_params,
+        device=config["device"],
+        prepared=anomaly_prepared_dir,
     shell:
         "{DPBENCH} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model}"
         " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary} --device {params.device}"
@@ -158,6 +172,8 @@ rule anomaly_figures:
         ),
     log:
         f"{RESULTS}/logs/figures/anomaly_{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} anomaly-figures {input} --dataset {wildcards.dataset} --roc-pdf {output.roc_pdf}"
         " --roc-png {output.roc_png} --trace-pdf {output.trace_pdf} --trace-png {output.trace_png} 2> {log}"

@@ -6,7 +6,7 @@ def clustering_results():
     cfg = config["clustering"]
     runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
     return [
-        CLUSTER_DIR.format(dataset=d, features=f, model=m, seed=s) + "/metrics.json"
+        f"{CLUSTER_DIR}/metrics.json".format(dataset=d, features=f, model=m, seed=s)
         for d, f in runs
         for m in cfg["models"]
         for s in task_seeds("clustering")
@@ -21,16 +21,18 @@ rule cluster_fit:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
     output:
         f"{CLUSTER_DIR}/pred.pt",
-    params:
-        hp=lambda w: hyperparameters("clustering", w.model),
-        device=config["device"],
-    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
-    resources:
-        gpu=lambda w: 0 if w.model == "sklearn_kmeans" else 1,
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/fit.log",
     benchmark:
         f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
+    resources:
+        gpu=lambda w: 0 if w.model == "sklearn_kmeans" else 1,
+    params:
+        hp=lambda w: hyperparameters("clustering", w.model),
+        device=config["device"],
     shell:
         "{DPBENCH} cluster-fit --features {input} --model {wildcards.model} --seed {wildcards.seed}"
         " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"
@@ -44,6 +46,8 @@ rule cluster_evaluate:
         f"{CLUSTER_DIR}/metrics.json",
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} cluster-evaluate --pred {input.pred} --features {input.features} --dataset {wildcards.dataset}"
         " --feature-kind {wildcards.features} --model {wildcards.model} --seed {wildcards.seed} --output {output} 2> {log}"

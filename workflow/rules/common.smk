@@ -3,10 +3,10 @@ import os
 import sys
 from importlib.resources import files
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from dpbench.workflow_locks import release_stale_lock
-
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -17,8 +17,16 @@ release_stale_lock(os.getcwd())
 os.environ["DPBENCH_TF32"] = "1" if config.get("tf32", False) else "0"
 os.environ["DPBENCH_COMPILE"] = "1" if config.get("compile", False) else "0"
 
-# every rule calls the package's CLI with the interpreter that runs Snakemake
-DPBENCH = f"{sys.executable} -m dpbench"
+# every rule's software under --sdm conda: Python from conda-forge, then requirements.lock (relative to workflow/rules/)
+DPBENCH_ENV = "../envs/dpbench.yaml"
+# every rule calls the package's CLI: the conda environment's python under --sdm conda, else the interpreter that
+# runs Snakemake. (snakemake --lint: "Shell command directly uses variable DPBENCH" - it is the software, which the
+# lock file pins, not a parameter of a job.)
+DPBENCH = (
+    "python -m dpbench"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else f"{sys.executable} -m dpbench"
+)
 DATA = config["data_dir"]
 RESULTS = config["results_dir"]
 SEEDS = config["seeds"]

@@ -6,12 +6,14 @@ localrules:
 rule download:
     output:
         directory(f"{DATA}/raw/{{dataset}}"),
+    log:
+        f"{RESULTS}/logs/download/{{dataset}}.log",
     # one folder per dataset; mnist_test reads the local mnist_test_dir, anomaly_* have their own rules
     wildcard_constraints:
         dataset="(?!mnist_test$|anomaly_)[^/]+",
     retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
-    log:
-        f"{RESULTS}/logs/download/{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {output} 2> {log}"
 
@@ -23,6 +25,8 @@ rule prepare:
         f"{DATA}/prepared/{{dataset}}.pt",
     log:
         f"{RESULTS}/logs/prepare/{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {input} --output {output} 2> {log}"
 
@@ -32,14 +36,16 @@ rule features:
         rules.prepare.output,
     output:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
-    params:
-        device=config["device"],
+    log:
+        f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    conda:
+        DPBENCH_ENV
     # pixels: a reshape; resnet50: image decoding + the network (torch threads on CPU). Capped by
     # --cores locally; --cpus-per-task on SLURM
     threads: lambda w: 1 if w.features == "pixels" else 8
     resources:
         gpu=lambda w: 0 if w.features == "pixels" else 1,
-    log:
-        f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    params:
+        device=config["device"],
     shell:
         "{DPBENCH} features --input {input} --kind {wildcards.features} --device {params.device} --output {output} 2> {log}"

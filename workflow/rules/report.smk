@@ -15,6 +15,8 @@ rule aggregate:
         parquet=SUMMARY_PARQUET,
     log:
         f"{RESULTS}/logs/aggregate.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} aggregate {input} --csv {output.csv} --parquet {output.parquet} 2> {log}"
 
@@ -38,6 +40,8 @@ rule table:
         ),
     log:
         f"{RESULTS}/logs/tables/{{task}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} table --summary {input} --task {wildcards.task} --output {output.tex} --html {output.html} 2> {log}"
 
@@ -60,6 +64,8 @@ rule paper_table:
         ),
     log:
         f"{RESULTS}/logs/tables/paper_comparison.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} paper-table --summary {input.summary} --reported {input.reported} --output {output.tex} --html {output.html} 2> {log}"
 
@@ -67,8 +73,6 @@ rule paper_table:
 rule figure:
     input:
         SUMMARY_CSV,
-    wildcard_constraints:
-        figure="|".join(summary_figure_names()),
     output:
         pdf=f"{RESULTS}/figures/{{figure}}.pdf",
         png=report(
@@ -79,6 +83,10 @@ rule figure:
         ),
     log:
         f"{RESULTS}/logs/figures/{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(summary_figure_names()),
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} figure --summary {input} --name {wildcards.figure} --pdf {output.pdf} --png {output.png} 2> {log}"
 

@@ -26,16 +26,18 @@ TASK_RESULTS["synthetic"] = synthetic_results
 rule synthetic:
     output:
         SYNTHETIC_RESULT,
-    params:
-        hp=synthetic_params,
-        device=config["device"],
-    threads: 1
-    resources:
-        gpu=lambda w: 0 if w.model in ("ista", "fista") else 1,
     log:
         f"{RESULTS}/logs/synthetic/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/synthetic/{{dataset}}/{{model}}/seed{{seed}}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    resources:
+        gpu=lambda w: 0 if w.model in ("ista", "fista") else 1,
+    params:
+        hp=synthetic_params,
+        device=config["device"],
     shell:
         "{DPBENCH} synthetic --model {wildcards.model} --seed {wildcards.seed} --dataset {wildcards.dataset}"
         " --params '{params.hp}' --device {params.device} --output {output} 2> {log}"

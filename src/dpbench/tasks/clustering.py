@@ -18,7 +18,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 
 from dpbench.cli import UserError, parse_params
 from dpbench.cluster import KMeans, KMeansNet
-from dpbench.io import load_tensors, read_json, save_tensors
+from dpbench.io import load_tensors, save_tensors
 from dpbench.metrics import clustering_scores
 from dpbench.results import write_result
 from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
