@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # the only rules `make figures` may run: it redraws from saved results, even after a config change
 REPORT_RULES := aggregate table paper_table figure images_error_figure anomaly_figures figures
 
-.PHONY: setup demo test figures report bench estimate dry-run clean
+.PHONY: setup setup-locked lock lint demo test figures report bench estimate dry-run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,25 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install the project with its test and cluster extras
+
+setup-locked:  ## like setup, with the exact versions of requirements.lock (Linux x86_64, Python 3.11)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+lock: setup  ## rewrite requirements.lock: the project's dependencies at the versions installed in .venv
+	$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/pip install --quiet uv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^dpbench' > $(VENV)/freeze.txt
+	$(BIN)/python -m uv pip compile pyproject.toml --extra test --extra cluster --constraint $(VENV)/freeze.txt \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --annotation-style line \
+		--custom-compile-command "make lock" --output-file requirements.lock
+	sed -i "s/^# lock: sha256 .*/# lock: sha256 $$(sha256sum requirements.lock | cut -d' ' -f1)/" workflow/envs/dpbench.yaml
+
+lint: setup  ## ruff and snakefmt (snakemake --lint still reports what the Snakefile's first comment explains)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/
 
 demo: setup  ## run the quick preset end to end (offline, CPU) and write the HTML report
 	$(BIN)/snakemake --cores $(CORES) --configfile $(PRESET)

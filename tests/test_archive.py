@@ -62,6 +62,17 @@ def test_tar_absolute_and_link_members_refused(tmp_path):
             assert not Path("/tmp/dpbench-abs-escape.txt").exists()
 
 
+def test_tar_refused_without_the_data_filter(tmp_path, monkeypatch):
+    archive = tmp_path / "a.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        _add_bytes(tf, "top/x.txt", b"fine")
+    monkeypatch.delattr(tarfile, "data_filter")  # as on Python < 3.11.4
+    target = tmp_path / "out"
+    with pytest.raises(ArchiveError, match=r"cannot extract .*a\.tar\.gz safely: Python .* lacks tarfile's 'data'"):
+        extract(archive, target)
+    assert not target.exists() and _leftovers(tmp_path) == []
+
+
 def test_zip_parent_member_refused(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -9,9 +9,9 @@ import torch
 import yaml
 
 from dpbench.cli import main
-from dpbench.params import UserError
 from dpbench.data.datasets import prepare_dataset
 from dpbench.images.data import holdout_mask, load_image_data, resolve_data_params
+from dpbench.params import UserError
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.tasks.images import (
     reconstruction_metrics,

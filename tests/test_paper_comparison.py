@@ -50,6 +50,13 @@ def test_published_rows_face_our_counterpart_or_best_model(summary, tmp_path):
     assert "A. Author, Venue 2020" in latex and latex.count("A. Author") == 1
 
 
+def test_html_twin_escapes_for_html(summary, tmp_path):
+    write_comparison(summary, load_reported(reported_csv(tmp_path, PUBLISHED)), tmp_path / "p.tex", html=tmp_path / "p.html")
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "0.760 ± 0.010" in html and "Method_A [1]" in html and "slstm_output_gate" in html
+    assert "[2] B &amp; C, 50 % as quoted in a survey" in html and "$" not in html and "\\" not in html
+
+
 def test_shipped_numbers_load_and_name_their_source():
     reported = load_reported()
     assert not reported.empty and reported["source"].str.len().gt(20).all()

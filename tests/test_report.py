@@ -1,8 +1,8 @@
 import json
+import re
 import shutil
 import subprocess
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,6 +45,17 @@ def test_mean_sd_bold_ties_and_nan_seeds(summary):
 def test_names_with_underscores_are_escaped(summary):
     latex = task_table(summary, "clustering").to_latex()
     assert r"sklearn\_kmeans" in latex and "sklearn_kmeans" not in latex
+
+
+def test_html_twin_of_the_latex_table(summary, tmp_path):
+    write_table(summary, "clustering", tmp_path / "t.tex", html=tmp_path / "t.html")
+    html = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<table" in html
+    assert "0.850 ± 0.071" in html and "0.500 (1/2)" in html and "sklearn_kmeans" in html
+    assert "$" not in html and "\\" not in html  # no LaTeX left
+    bold_cells = re.search(r"([^{}]*)\{\s*font-weight: bold", html).group(1).count("_row")
+    assert bold_cells == (tmp_path / "t.tex").read_text().count(r"\bfseries") == 3
+    assert "mean ± sd over 2 seeds" in html
 
 
 def test_format_cell():

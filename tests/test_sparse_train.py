@@ -12,7 +12,6 @@ from dpbench.sparse import build_model, lasso_objective
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.train import DivergenceError, fista_codes, train_encoder, train_regression_stream, train_supervised
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from dpbench.params import UserError
 from dpbench.io import read_json
+from dpbench.params import UserError
 from dpbench.tasks import synthetic
 
 TINY = {"m": 16, "n": 32, "n_layers": 16, "n_steps": 300, "batch_size": 64, "lr": 2e-3, "n_test": 200,

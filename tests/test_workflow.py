@@ -1,5 +1,7 @@
 """The Snakemake workflow: config validation, the full DAG, and the quick preset end to end."""
 
+import base64
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,18 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     assert (results / "tables" / "clustering.tex").exists()
     assert (results / "figures" / "clustering_scores.pdf").exists()
 
+    # the HTML report embeds each table as HTML, the summary as CSV (the viewer shows no .tex)
+    proc = snakemake(repo, "--cores", "1", *common, "--report", str(tmp_path / "report.html"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    embedded = report_items(tmp_path / "report.html")
+    tables = sorted(path.name for path in (results / "tables").glob("*.html"))
+    assert {"clustering.html", "paper_comparison.html"} <= set(tables) and len(tables) == len(list((results / "tables").glob("*.tex")))
+    for table in tables:
+        mime, content = embedded[table]
+        assert mime == "text/html" and content == (results / "tables" / table).read_bytes() and b"<table" in content, table
+    assert "±".encode() in embedded["clustering.html"][1]  # mean ± sd over the seeds
+    assert embedded["summary.csv"][1] == (results / "summary.csv").read_bytes()
+
     # regenerate the report from saved results only: no training job may run
     for folder in ("tables", "figures"):
         for f in (results / folder).iterdir():
@@ -81,6 +95,12 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     assert proc.returncode == 0, proc.stderr
     total = next(line for line in proc.stdout.splitlines() if line.startswith("| total")).strip("|").split("|")
     assert int(total[1]) == int(total[2]) > 0 and "no measured seed" not in proc.stdout
+
+
+def report_items(report: Path) -> dict[str, tuple[str, bytes]]:
+    """The files a self-contained Snakemake report embeds (base64 data URIs): name -> (MIME type, bytes)."""
+    uris = re.findall(r"data:([\w.+-]+/[\w.+-]+);charset=[^;]*;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", report.read_text())
+    return {name: (mime, base64.b64decode(data)) for mime, name, data in uris}
 
 
 def makefile_report_rules(repo: Path) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 # the speed switches of a job, set by the CLI's --tf32 / --compile (the workflow passes them as params:
 # of every job that runs on the configured device) and read by dpbench.runtime
 TF32_ENV = "DPBENCH_TF32"  # "1": TF32 matmuls and convolutions on CUDA (the config's ``tf32: true``)

@@ -52,12 +52,17 @@ def _synthetic(config: dict[str, Any], model: str, dataset: str, seed: int, devi
     return [result]
 
 
-def _clustering(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
-    data, raw = config["data_dir"], jobs.raw_dir(config, dataset)
-    marker, prepared = Path(f"{data}/raw/{dataset}.complete"), Path(f"{data}/prepared/{dataset}.pt")
-    features = Path(f"{data}/features/{dataset}/pixels.pt")
-    _ensure(marker, ["download", "--dataset", dataset, "--raw-dir", raw, "--output", str(marker)])
+def _prepared(config: dict[str, Any], dataset: str) -> Path:
+    """The prepared tensor file of an image dataset, downloaded and prepared first if need be."""
+    raw, prepared = jobs.raw_dir(config, dataset), Path(f"{config['data_dir']}/prepared/{dataset}.pt")
+    _ensure(Path(raw), ["download", "--dataset", dataset, "--raw-dir", raw])
     _ensure(prepared, ["prepare", "--dataset", dataset, "--raw-dir", raw, "--output", str(prepared)])
+    return prepared
+
+
+def _clustering(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+    prepared = _prepared(config, dataset)
+    features = Path(f"{config['data_dir']}/features/{dataset}/pixels.pt")
     _ensure(features, ["features", "--input", str(prepared), "--kind", "pixels", "--device", "cpu", "--output", str(features)])
     pred, result = out / "pred.pt", out / "metrics.json"
     _call(["cluster-fit", "--features", str(features), "--model", model, "--seed", str(seed),
@@ -70,14 +75,8 @@ def _clustering(config: dict[str, Any], model: str, dataset: str, seed: int, dev
 def _images(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
     from dpbench.registry import DATASETS
 
-    data = config["data_dir"]
     labelled = DATASETS[dataset].labelled
-    prepared_args: list[str] = []
-    if labelled:
-        raw, marker, prepared = jobs.raw_dir(config, dataset), Path(f"{data}/raw/{dataset}.complete"), Path(f"{data}/prepared/{dataset}.pt")
-        _ensure(marker, ["download", "--dataset", dataset, "--raw-dir", raw, "--output", str(marker)])
-        _ensure(prepared, ["prepare", "--dataset", dataset, "--raw-dir", raw, "--output", str(prepared)])
-        prepared_args = ["--prepared", str(prepared)]
+    prepared_args = ["--prepared", str(_prepared(config, dataset))] if labelled else []
     common = ["--dataset", dataset, *prepared_args, "--data-params", jobs.dumps(jobs.images_data_params(config, dataset)), "--seed", str(seed)]
     dictionary = out / "dictionary.pt"
     _call(["images-dictionary", *common, "--dict-params", jobs.dumps(jobs.images_dict_params(config)), "--output", str(dictionary)])
@@ -102,12 +101,11 @@ def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device
     prepared = Path(f"{data}/prepared/anomaly/{dataset}")
     if dataset == "synthetic":
         raw = f"{data}/raw/anomaly_synthetic"
-        _ensure(Path(raw) / ".synthetic.done", ["anomaly-synth", "--root", raw, *jobs.anomaly_synth_args(config)])
-        (Path(raw) / ".synthetic.done").touch()
+        _ensure(Path(raw), ["anomaly-synth", "--root", raw, *jobs.anomaly_synth_args(config)])
     else:
         source = "avenue" if dataset == "avenue" else "ucsd"
         raw = f"{data}/raw/anomaly_{source}"
-        _ensure(Path(raw) / f".{source}.done", ["anomaly-download", "--dataset", source, "--data-dir", raw])
+        _ensure(Path(raw), ["anomaly-download", "--dataset", source, "--data-dir", raw])
     _ensure(prepared / "manifest.json", ["anomaly-prepare", "--dataset", dataset, "--data-dir", raw, "--output", str(prepared)])
     dictionary, result = out / "dictionary.pt", out / "result.json"
     _call(["anomaly-dictionary", "--dataset", dataset, "--prepared", str(prepared), "--seed", str(seed),

@@ -20,11 +20,8 @@ def anomaly_dictionary_file(dataset, seed):
 
 
 def anomaly_raw(wildcards):
-    """The download (or generation) marker of a dataset's raw clips."""
-    source = ANOMALY_SOURCE[wildcards.dataset]
-    if source == "synthetic":
-        return f"{DATA}/raw/anomaly_synthetic/.synthetic.done"
-    return f"{DATA}/raw/anomaly_{source}/.{source}.done"
+    """The folder of a dataset's raw clips (downloaded, or generated for ``synthetic``)."""
+    return f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[wildcards.dataset]}"
 
 
 def anomaly_results():
@@ -58,24 +55,29 @@ localrules:
 
 rule anomaly_download:
     output:
-        f"{DATA}/raw/anomaly_{{source}}/.{{source}}.done",
-    wildcard_constraints:
-        source="ucsd|avenue",
+        directory(f"{DATA}/raw/anomaly_{{source}}"),
     log:
         f"{RESULTS}/logs/anomaly/download_{{source}}.log",
+    wildcard_constraints:
+        source="ucsd|avenue",
+    retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
+    conda:
+        DPBENCH_ENV
     shell:
-        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {DATA}/raw/anomaly_{wildcards.source} 2> {log:q}"
+        "{DPBENCH} anomaly-download --dataset {wildcards.source} --data-dir {output:q} 2> {log:q}"
 
 
 rule anomaly_synthesize:
     output:
-        f"{DATA}/raw/anomaly_synthetic/.synthetic.done",
-    params:
-        video=lambda w: " ".join(jobs.anomaly_synth_args(config)),
+        directory(f"{DATA}/raw/anomaly_synthetic"),
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
+    conda:
+        DPBENCH_ENV
+    params:
+        video=lambda w: " ".join(jobs.anomaly_synth_args(config)),
     shell:
-        "{DPBENCH} anomaly-synth --root {DATA}/raw/anomaly_synthetic {params.video} 2> {log:q} && touch {output:q}"
+        "{DPBENCH} anomaly-synth --root {output:q} {params.video} 2> {log:q}"
 
 
 rule anomaly_prepare:
@@ -83,13 +85,15 @@ rule anomaly_prepare:
         anomaly_raw,
     output:
         f"{ANOMALY_PREPARED}/manifest.json",
-    params:
-        raw=lambda w: f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[w.dataset]}",
     log:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
+    params:
+        prepared=anomaly_prepared_dir,
     shell:
-        "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {params.raw}"
-        " --output {DATA}/prepared/anomaly/{wildcards.dataset} 2> {log:q}"
+        "{DPBENCH} anomaly-prepare --dataset {wildcards.dataset} --data-dir {input:q}"
+        " --output {params.prepared} 2> {log:q}"
 
 
 rule anomaly_dictionary:
@@ -98,14 +102,16 @@ rule anomaly_dictionary:
         f"{ANOMALY_PREPARED}/manifest.json",
     output:
         anomaly_dictionary_file("{dataset}", "{seed}"),
-    params:
-        hp=lambda w: jobs.dumps(jobs.anomaly_dictionary_params(config)),
-        prepared=anomaly_prepared_dir,
-    threads: 1
     log:
         f"{RESULTS}/logs/anomaly/{{dataset}}/dictionary/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/anomaly/{{dataset}}/dictionary/seed{{seed}}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    params:
+        hp=lambda w: jobs.dumps(jobs.anomaly_dictionary_params(config)),
+        prepared=anomaly_prepared_dir,
     shell:
         "{DPBENCH} anomaly-dictionary --dataset {wildcards.dataset} --prepared {params.prepared} --seed {wildcards.seed}"
         " --params '{params.hp}' --output {output:q} 2> {log:q}"
@@ -118,18 +124,20 @@ rule anomaly_run:
     output:
         result=f"{RESULTS}/{ANOMALY_JOB}.json",
         scores=f"{RESULTS}/{ANOMALY_JOB}.scores.csv",
+    log:
+        f"{RESULTS}/logs/{ANOMALY_JOB}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    resources:
+        gpu=lambda w: int(needs_gpu(w.model)),
     params:
         hp=anomaly_params,
         device=lambda w: job_device(needs_gpu(w.model)),
         speed=lambda w: speed_flags(needs_gpu(w.model)),
         prepared=anomaly_prepared_dir,
-    threads: 1
-    resources:
-        gpu=lambda w: int(needs_gpu(w.model)),
-    log:
-        f"{RESULTS}/logs/{ANOMALY_JOB}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/{ANOMALY_JOB}.tsv"
     shell:
         "{DPBENCH} {params.speed} anomaly-run --dataset {wildcards.dataset} --prepared {params.prepared} --model {wildcards.model:q}"
         " --seed {wildcards.seed} --params '{params.hp}' --dictionary {input.dictionary:q} --device {params.device}"
@@ -161,6 +169,8 @@ rule anomaly_figures:
         ),
     log:
         f"{RESULTS}/logs/figures/anomaly_{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} anomaly-figures {input:q} --dataset {wildcards.dataset} --roc-pdf {output.roc_pdf:q}"
         " --roc-png {output.roc_png:q} --trace-pdf {output.trace_pdf:q} --trace-png {output.trace_png:q} 2> {log:q}"

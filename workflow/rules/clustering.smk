@@ -6,7 +6,7 @@ def clustering_results():
     cfg = config["clustering"]
     runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
     return [
-        CLUSTER_DIR.format(dataset=d, features=f, model=m, seed=s) + "/metrics.json"
+        f"{CLUSTER_DIR}/metrics.json".format(dataset=d, features=f, model=m, seed=s)
         for d, f in runs
         for m in cfg["models"]
         for s in task_seeds("clustering")
@@ -21,17 +21,19 @@ rule cluster_fit:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
     output:
         f"{CLUSTER_DIR}/pred.pt",
-    params:
-        hp=lambda w: jobs.dumps(jobs.cluster_params(config, w.model)),
-        device=lambda w: job_device(needs_gpu(w.model)),
-        speed=lambda w: speed_flags(needs_gpu(w.model)),
-    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
-    resources:
-        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/fit.log",
     benchmark:
         f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
+    resources:
+        gpu=lambda w: int(needs_gpu(w.model)),
+    params:
+        hp=lambda w: jobs.dumps(jobs.cluster_params(config, w.model)),
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
     shell:
         "{DPBENCH} {params.speed} cluster-fit --features {input:q} --model {wildcards.model:q} --seed {wildcards.seed}"
         " --params '{params.hp}' --device {params.device} --output {output:q} 2> {log:q}"
@@ -45,6 +47,8 @@ rule cluster_evaluate:
         f"{CLUSTER_DIR}/metrics.json",
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} cluster-evaluate --pred {input.pred:q} --features {input.features:q} --dataset {wildcards.dataset}"
         " --feature-kind {wildcards.features} --model {wildcards.model:q} --seed {wildcards.seed} --output {output:q} 2> {log:q}"

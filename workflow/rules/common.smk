@@ -3,6 +3,7 @@ import shlex
 import sys
 from importlib.resources import files
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from dpbench import registry
@@ -20,8 +21,16 @@ validate(config, schema="../schemas/config.schema.yaml")
 if workflow.is_main_process:
     release_stale_lock(os.getcwd())
 
-# every rule calls the package's CLI with the interpreter that runs Snakemake
-DPBENCH = f"{sys.executable} -m dpbench"
+# every rule's software under --sdm conda: Python from conda-forge, then requirements.lock (relative to workflow/rules/)
+DPBENCH_ENV = "../envs/dpbench.yaml"
+# every rule calls the package's CLI: the conda environment's python under --sdm conda, else the interpreter that
+# runs Snakemake. (snakemake --lint: "Shell command directly uses variable DPBENCH" - it is the software, which the
+# lock file pins, not a parameter of a job.)
+DPBENCH = (
+    "python -m dpbench"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else f"{sys.executable} -m dpbench"
+)
 DATA = config["data_dir"]
 RESULTS = config["results_dir"]
 SEEDS = config["seeds"]

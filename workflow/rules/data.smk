@@ -5,26 +5,30 @@ localrules:
 
 rule download:
     output:
-        f"{DATA}/raw/{{dataset}}.complete",
-    params:
-        raw=lambda w: raw_dir(w.dataset),
+        directory(f"{DATA}/raw/{{dataset}}"),
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
+    # one folder per dataset; mnist_test reads the local mnist_test_dir, anomaly_* have their own rules
+    wildcard_constraints:
+        dataset="(?!mnist_test$|anomaly_)[^/]+",
+    retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
+    conda:
+        DPBENCH_ENV
     shell:
-        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output:q} 2> {log:q}"
+        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {output:q} 2> {log:q}"
 
 
 rule prepare:
     input:
-        rules.download.output,
+        lambda w: raw_dir(w.dataset),
     output:
         f"{DATA}/prepared/{{dataset}}.pt",
-    params:
-        raw=lambda w: raw_dir(w.dataset),
     log:
         f"{RESULTS}/logs/prepare/{{dataset}}.log",
+    conda:
+        DPBENCH_ENV
     shell:
-        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output:q} 2> {log:q}"
+        "{DPBENCH} prepare --dataset {wildcards.dataset} --raw-dir {input:q} --output {output:q} 2> {log:q}"
 
 
 rule features:
@@ -32,15 +36,17 @@ rule features:
         rules.prepare.output,
     output:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
-    params:
-        device=lambda w: job_device(w.features == "resnet50"),
-        speed=lambda w: speed_flags(w.features == "resnet50"),
+    log:
+        f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    conda:
+        DPBENCH_ENV
     # pixels: a reshape; resnet50: image decoding + the network (torch threads on CPU). Capped by
     # --cores locally; --cpus-per-task on SLURM
     threads: lambda w: 1 if w.features == "pixels" else 8
     resources:
         gpu=lambda w: int(w.features == "resnet50"),
-    log:
-        f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    params:
+        device=lambda w: job_device(w.features == "resnet50"),
+        speed=lambda w: speed_flags(w.features == "resnet50"),
     shell:
         "{DPBENCH} {params.speed} features --input {input:q} --kind {wildcards.features} --device {params.device} --output {output:q} 2> {log:q}"

@@ -84,7 +84,7 @@ def images_results(task, name):
     def files():
         datasets = images_datasets(labelled_only=task != "reconstruction")
         return [
-            IMAGES_JOB.format(dataset=d, model=m, seed=s) + f"/{name}"
+            os.path.join(IMAGES_JOB.format(dataset=d, model=m, seed=s), name)
             for d in datasets
             for m in images_cfg()["models"]
             for s in task_seeds("images")
@@ -97,10 +97,13 @@ def images_error_figures():
     return [f"{RESULTS}/figures/reconstruction_errors_{d}.{ext}" for d in images_datasets() for ext in ("pdf", "png")]
 
 
-for _task, _file in zip(IMAGE_TASKS, ["classification_unsupervised.json", "classification_supervised.json", "reconstruction.json"]):
+for _task, _file in zip(
+    IMAGE_TASKS, ["classification_unsupervised.json", "classification_supervised.json", "reconstruction.json"]
+):
     TASK_RESULTS[_task] = images_results(_task, _file)
     TASK_ENABLED[_task] = lambda _task=_task: images_task_on(_task)
 TASK_EXTRA_OUTPUTS["reconstruction"] = images_error_figures
+
 
 # the per-dataset error-map figure is drawn from saved samples, not from summary.csv
 ruleorder: images_error_figure > figure
@@ -111,15 +114,17 @@ rule images_dictionary:
         prepared=images_prepared,
     output:
         f"{IMAGES_DIR}/dictionary/seed{{seed}}.pt",
-    params:
-        prepared=images_prepared_arg,
-        data=images_data_params,
-        dp=lambda w: images_dict_params(),
-    threads: 1
     log:
         f"{RESULTS}/logs/images/{{dataset}}/dictionary/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/images/{{dataset}}/dictionary/seed{{seed}}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    params:
+        prepared=images_prepared_arg,
+        data=images_data_params,
+        dp=lambda w: images_dict_params(),
     shell:
         "{DPBENCH} images-dictionary --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
         " --dict-params '{params.dp}' --seed {wildcards.seed} --threads {threads} --output {output:q} 2> {log:q}"
@@ -131,8 +136,17 @@ rule images_run:
         unpack(images_job_inputs),
     output:
         **images_job_outputs(labelled=True),
+    log:
+        f"{RESULTS}/logs/{IMAGES_REL}/run.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{IMAGES_REL}/run.tsv"
     wildcard_constraints:
         dataset="|".join(LABELLED_IMAGE_DATASETS),
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    resources:
+        gpu=lambda w: int(needs_gpu(w.model)),
     params:
         prepared=images_prepared_arg,
         data=images_data_params,
@@ -141,13 +155,6 @@ rule images_run:
         device=lambda w: job_device(needs_gpu(w.model)),
         speed=lambda w: speed_flags(needs_gpu(w.model)),
         outputs=images_output_args,
-    threads: 1
-    resources:
-        gpu=lambda w: int(needs_gpu(w.model)),
-    log:
-        f"{RESULTS}/logs/{IMAGES_REL}/run.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/{IMAGES_REL}/run.tsv"
     shell:
         "{DPBENCH} {params.speed} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
         " --dictionary {input.dictionary:q} --model {wildcards.model:q} --seed {wildcards.seed} --layers {params.layers}"
@@ -164,7 +171,10 @@ use rule images_run as images_run_unlabelled with:
 rule images_error_figure:
     """Originals / reconstructions / absolute errors of the first test items (first seed), from saved samples."""
     input:
-        lambda w: [IMAGES_JOB.format(dataset=w.dataset, model=m, seed=task_seeds("images")[0]) + "/samples.pt" for m in images_cfg()["models"]],
+        lambda w: [
+            f"{IMAGES_JOB}/samples.pt".format(dataset=w.dataset, model=m, seed=task_seeds("images")[0])
+            for m in images_cfg()["models"]
+        ],
     output:
         pdf=f"{RESULTS}/figures/reconstruction_errors_{{dataset}}.pdf",
         png=report(
@@ -173,12 +183,14 @@ rule images_error_figure:
             category="Figures",
             labels={"figure": "reconstruction_errors_{dataset}"},
         ),
-    wildcard_constraints:
-        dataset="[a-z0-9_]+",
-    params:
-        models=lambda w: " ".join(map(shlex.quote, images_cfg()["models"])),
     log:
         f"{RESULTS}/logs/figures/reconstruction_errors_{{dataset}}.log",
+    wildcard_constraints:
+        dataset="[a-z0-9_]+",
+    conda:
+        DPBENCH_ENV
+    params:
+        models=lambda w: " ".join(map(shlex.quote, images_cfg()["models"])),
     shell:
         "{DPBENCH} images-error-figure --samples {input:q} --models {params.models} --dataset {wildcards.dataset}"
         " --pdf {output.pdf:q} --png {output.png:q} 2> {log:q}"

@@ -24,17 +24,19 @@ TASK_RESULTS["synthetic"] = synthetic_results
 rule synthetic:
     output:
         SYNTHETIC_RESULT,
-    params:
-        hp=synthetic_params,
-        device=lambda w: job_device(needs_gpu(w.model)),
-        speed=lambda w: speed_flags(needs_gpu(w.model)),
-    threads: 1
-    resources:
-        gpu=lambda w: int(needs_gpu(w.model)),
     log:
         f"{RESULTS}/logs/synthetic/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/synthetic/{{dataset}}/{{model}}/seed{{seed}}.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 1
+    resources:
+        gpu=lambda w: int(needs_gpu(w.model)),
+    params:
+        hp=synthetic_params,
+        device=lambda w: job_device(needs_gpu(w.model)),
+        speed=lambda w: speed_flags(needs_gpu(w.model)),
     shell:
         "{DPBENCH} {params.speed} synthetic --model {wildcards.model:q} --seed {wildcards.seed} --dataset {wildcards.dataset}"
         " --params '{params.hp}' --device {params.device} --output {output:q} 2> {log:q}"

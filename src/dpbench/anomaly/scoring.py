@@ -32,6 +32,7 @@ from dpbench.anomaly.datasets import AnomalyData
 from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, iter_clip_features, pad_frames
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.metrics import equal_error_rate, roc_auc
+from dpbench.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def training_cuboids(data: AnomalyData, p: dict[str, Any], generator: torch.Gene
     q = float(p["motion_quantile"])
     per_clip = int(np.ceil(2 * p["max_train_patches"] / (1 - q) / max(len(data.train), 1)))
     feats = []
-    for clip in data.train:
+    for clip in progress(data.train, "training cuboids (clips)"):
         cubs = torch.cat([
             c.flatten(0, 1)
             for c in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"])
@@ -258,7 +259,7 @@ def run_anomaly(
         warm = x_train[: min(256, x_train.shape[0])].to(device)
         lasso_cost(warm, model(warm), D_dev, p["lam"])
         synchronize(device)
-        for name, clip, labels in zip(data.test_names, data.test, data.labels):
+        for name, clip, labels in progress(zip(data.test_names, data.test, data.labels), "scoring (clips)", len(data.test)):
             pooled_parts = []
             for raw_cub in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]):
                 pooled_chunk, seconds = pooled_frame_scores(model, norm(raw_cub), D_dev, p, device)

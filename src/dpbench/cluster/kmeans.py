@@ -39,7 +39,7 @@ def kmeans_plusplus(x: torch.Tensor, n_clusters: int, generator: torch.Generator
 def lloyd(x: torch.Tensor, centers: torch.Tensor, max_iter: int, tol: float) -> tuple[torch.Tensor, torch.Tensor, float, int]:
     """Lloyd iterations from ``centers``; stops when the squared centre shift falls below ``tol``."""
     k = len(centers)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (the number of iterations run is returned)
         labels = squared_distances(x, centers).argmin(1)
         counts = torch.bincount(labels, minlength=k).to(x.dtype)
         sums = torch.zeros_like(centers).index_add_(0, labels, x)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from dpbench.cluster.kmeans import kmeans_plusplus
+from dpbench.progress import progress
 from dpbench.runtime import DivergenceError
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class KMeansNet:
         n = len(x)
         tau_end = self.tau if self.tau_final is None else self.tau_final
         history = []
-        for epoch in range(self.epochs):
+        for epoch in progress(range(self.epochs), "k-meansNet epochs"):
             frac = epoch / max(1, self.epochs - 1)
             tau = scale * self.tau * (tau_end / self.tau) ** frac
             perm = torch.randperm(n, generator=generator).to(self.device)

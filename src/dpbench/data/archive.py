@@ -11,7 +11,9 @@ This is the project's one download/extract module:
   ``.zip`` archives into a temporary folder beside the target, refusing members that would land
   outside it (``../`` names, absolute paths, links pointing out of the tree), and moves the
   result into place only when the whole archive was read. A corrupt or truncated archive raises
-  an error naming the file and leaves no partial extraction behind.
+  an error naming the file and leaves no partial extraction behind. Tar members go through
+  tarfile's ``data`` filter; a Python without it (before 3.11.4, 3.10.12) is refused, never
+  worked around by extracting unfiltered.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import tarfile
 import tempfile
@@ -190,6 +193,17 @@ def _check_zip_member(name: str, root: Path, archive: Path) -> None:
         raise ArchiveError(f"unsafe member {name!r} in archive {archive}: resolves outside the target")
 
 
+def require_tar_data_filter(archive: str | os.PathLike[str]) -> None:
+    """Refuse to go on without tarfile's ``data`` extraction filter (feature-detected: it was also
+    backported to some older patch releases), naming the archive and this Python's version."""
+    if not hasattr(tarfile, "data_filter"):
+        raise ArchiveError(
+            f"cannot extract {archive} safely: Python {platform.python_version()} lacks tarfile's 'data' "
+            "extraction filter (added in Python 3.12 and 3.11.4, 3.10.12); upgrade Python, or extract the "
+            "archive yourself and place its contents in the data folder"
+        )
+
+
 def _extract_tar(archive: Path, dest: Path) -> None:
     try:
         with tarfile.open(archive) as tf:
@@ -231,6 +245,8 @@ def extract(archive: str | os.PathLike[str], target_dir: str | os.PathLike[str],
     if not archive.is_file():
         raise FileNotFoundError(f"missing archive: {archive}")
     kind = archive_kind(archive)
+    if kind == "tar":
+        require_tar_data_filter(archive)
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.extract-", dir=target_dir.parent))
     try:

@@ -6,18 +6,19 @@ import argparse
 import logging
 from pathlib import Path
 
-from dpbench.params import UserError
 from dpbench.data.datasets import DATASETS, load_prepared, prepare_dataset
 from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
-from dpbench.io import save_tensors, write_json
+from dpbench.io import save_tensors
+from dpbench.params import UserError
 from dpbench.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
 
 def _download(args: argparse.Namespace) -> None:
-    """Fetch the raw files (torchvision verifies their checksums), then mark the folder complete."""
+    """Fetch the raw files into their folder (torchvision verifies their checksums)."""
     raw = Path(args.raw_dir)
+    raw.mkdir(parents=True, exist_ok=True)  # the workflow's output, also for datasets that ship with a package
     try:
         DATASETS[args.dataset](raw, True)
     except (FileNotFoundError, ValueError):
@@ -27,7 +28,6 @@ def _download(args: argparse.Namespace) -> None:
             f"could not download dataset {args.dataset!r} into {raw}: {type(err).__name__}: {err}. "
             "Without network, copy the dataset's files into that folder and rerun."
         ) from err
-    write_json(args.output, {"dataset": args.dataset, "raw_dir": str(raw)})
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -48,7 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="download a dataset's raw files (checksummed)")
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     p.add_argument("--raw-dir", required=True)
-    p.add_argument("--output", required=True, help="marker file written when the download is complete")
     p.set_defaults(func=_download)
 
     p = sub.add_parser("prepare", help="cache a downloaded dataset as one tensor file")

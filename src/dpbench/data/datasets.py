@@ -114,7 +114,7 @@ def _cifar100_coarse(raw_dir: Path, download: bool) -> dict[str, object]:
 
     parts = [CIFAR100(root=str(raw_dir), train=train, download=download) for train in (True, False)]
     coarse = []
-    for part, files in zip(parts, (CIFAR100.train_list, CIFAR100.test_list)):
+    for files in (CIFAR100.train_list, CIFAR100.test_list):
         for file_name, _ in files:
             with open(Path(raw_dir) / CIFAR100.base_folder / file_name, "rb") as fh:
                 coarse.extend(pickle.load(fh, encoding="latin1")["coarse_labels"])

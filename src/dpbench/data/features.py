@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from dpbench.data.datasets import PreparedDataset
+from dpbench.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def cnn_features(
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
     out = []
     n = len(data.images)
-    for start in range(0, n, batch_size):
+    for start in progress(range(0, n, batch_size), "cnn features (batches)"):
         batch = data.images[start : start + batch_size].to(device, torch.float32) / data.scale
         if batch.shape[1] == 1:
             batch = batch.expand(-1, 3, -1, -1)

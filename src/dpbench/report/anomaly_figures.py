@@ -14,8 +14,8 @@ import pandas as pd
 from sklearn.metrics import auc as area_under_curve
 from sklearn.metrics import roc_curve
 
-from dpbench.report.figures import message_figure, model_palette, save_figure
 from dpbench.registry import model_rank
+from dpbench.report.figures import message_figure, model_palette, save_figure
 from dpbench.tasks.anomaly import SCORE_COLUMNS
 
 

@@ -38,13 +38,13 @@ def _aggregate(args: argparse.Namespace) -> None:
 
 
 def _table(args: argparse.Namespace) -> None:
-    write_table(read_summary(args.summary), args.task, args.output)
+    write_table(read_summary(args.summary), args.task, args.output, args.html)
 
 
 def _paper_table(args: argparse.Namespace) -> None:
     from dpbench.report.paper_comparison import load_reported, write_comparison
 
-    write_comparison(read_summary(args.summary), load_reported(args.reported), args.output)
+    write_comparison(read_summary(args.summary), load_reported(args.reported), args.output, args.html)
 
 
 def _figure(args: argparse.Namespace) -> None:
@@ -67,16 +67,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parquet")
     p.set_defaults(func=_aggregate)
 
-    p = sub.add_parser("table", help="write a task's LaTeX table from the summary")
+    p = sub.add_parser("table", help="write a task's LaTeX table (and its HTML twin) from the summary")
     p.add_argument("--summary", required=True)
     p.add_argument("--task", required=True, choices=sorted(TASKS))
-    p.add_argument("--output", required=True)
+    p.add_argument("--output", required=True, help="the .tex file")
+    p.add_argument("--html", help="also write the table as an HTML page here (for the Snakemake report)")
     p.set_defaults(func=_table)
 
     p = sub.add_parser("paper-table", help="write the table of published numbers next to ours")
     p.add_argument("--summary", required=True)
     p.add_argument("--reported", help="CSV of published numbers (default: the one shipped with dpbench)")
-    p.add_argument("--output", required=True)
+    p.add_argument("--output", required=True, help="the .tex file")
+    p.add_argument("--html", help="also write the table as an HTML page here (for the Snakemake report)")
     p.set_defaults(func=_paper_table)
 
     p = sub.add_parser("figure", help="draw one figure (PDF + PNG) from the summary")

@@ -1,4 +1,4 @@
-"""Published numbers next to ours: ``results/tables/paper_comparison.tex``.
+"""Published numbers next to ours: ``results/tables/paper_comparison.tex`` (and ``.html`` for the report).
 
 The published numbers live in ``reported_results.csv`` next to this module, one row per number:
 
@@ -16,6 +16,7 @@ Every row appears in the table; ours says ``not run`` where this run has no such
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from importlib.resources import files
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
 from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
-from dpbench.report.tables import format_cell, metric_digits, seed_stats
+from dpbench.report.tables import PLUS_MINUS, Flavour, format_cell, metric_digits, seed_stats, write_html
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
@@ -62,7 +63,7 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
     return frame.astype({"value": float})
 
 
-def ours(summary: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
+def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> tuple[str, str]:
     """Our cell for a published row, and the model it comes from (its best model if none is named)."""
     spec = TASKS[row["task"]]
     frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"])]
@@ -77,16 +78,19 @@ def ours(summary: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
     if stats.empty:  # the runs are there, but no seed produced this metric
         return "failed", row["ours_model"]
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
-    cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]))
+    cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]), flavour)
     return cell, best["model"]
 
 
-def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
-    """One row per published number: the paper's value, ours, and our model; sources in the caption."""
+def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Flavour = "latex") -> Styler:
+    """One row per published number: the paper's value, ours, and our model; sources in the caption.
+
+    ``flavour`` is the output format (``"latex"`` or ``"html"``) the text is escaped for.
+    """
     sources = list(dict.fromkeys(reported["source"]))
     rows = []
     for _, row in reported.iterrows():
-        cell, model = ours(summary, row)
+        cell, model = ours(summary, row, flavour)
         mark = "" if row["checked"] == "paper" else "*"
         rows.append({
             "Task": TASKS[row["task"]].title,
@@ -99,20 +103,24 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
             "Our model": model,
         })
     table = pd.DataFrame(rows, columns=["Task", "Dataset", "Metric", "Published method", "Setting", "Published", "Ours", "Our model"])
-    cited = "; ".join(f"[{i + 1}] {latex_escape(source)}" for i, source in enumerate(sources))
+    escape = latex_escape if flavour == "latex" else html_escape
+    cited = "; ".join(f"[{i + 1}] {escape(source)}" for i, source in enumerate(sources))
     caption = (
-        "Published numbers next to ours (mean $\\pm$ sd over seeds; our named counterpart, or our best model "
+        f"Published numbers next to ours (mean {PLUS_MINUS[flavour]} sd over seeds; our named counterpart, or our best model "
         "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself. "
         f"Sources: {cited}."
     )
-    plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds LaTeX ($\\pm$)
-    styler = table.style.hide(axis="index").format(escape="latex", subset=plain).format_index(escape="latex", axis=1)
+    plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds markup (PLUS_MINUS)
+    styler = table.style.hide(axis="index").format(escape=flavour, subset=plain).format_index(escape=flavour, axis=1)
     return styler.set_caption(caption)
 
 
-def write_comparison(summary: pd.DataFrame, reported: pd.DataFrame, output: str | Path) -> None:
+def write_comparison(summary: pd.DataFrame, reported: pd.DataFrame, output: str | Path, html: str | Path | None = None) -> None:
+    """The LaTeX table to ``output``, and the same table in HTML to ``html`` when given."""
     latex = comparison_table(summary, reported).to_latex(
         hrules=True, label="tab:paper_comparison", position_float="centering", environment="table",
     )
     with atomic_path(output) as tmp:
         Path(tmp).write_text(latex)
+    if html is not None:
+        write_html(comparison_table(summary, reported, "html"), html)

@@ -1,12 +1,16 @@
-"""LaTeX tables: models as rows, datasets x metrics as columns, mean ± sd over seeds, best in bold.
+"""Task tables: models as rows, datasets x metrics as columns, mean ± sd over seeds, best in bold.
 
-Built with pandas ``Styler.to_latex`` (booktabs rules). A cell whose seeds did not all produce a
-finite value says how many did, e.g. ``0.81 $\\pm$ 0.02 (2/3)``; a cell with none says ``failed``.
+One pandas Styler per table, written twice: ``Styler.to_latex`` (booktabs rules) for papers and
+``Styler.to_html`` for the Snakemake report, whose viewer shows no ``.tex``. A cell whose seeds did
+not all produce a finite value says how many did, e.g. ``0.81 ± 0.02 (2/3)``; a cell with none says
+``failed``.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -37,12 +41,25 @@ def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str]) -> p
     return stats.drop(columns="n_seeds")
 
 
-def format_cell(mean: float, sd: float, n_ok: int, n_total: int, digits: int) -> str:
+Flavour = Literal["latex", "html"]
+# the plus-minus sign of each output format
+PLUS_MINUS: dict[str, str] = {"latex": "$\\pm$", "html": "±"}
+# the Styler's table styles in HTML (LaTeX gets booktabs rules from to_latex instead)
+HTML_STYLES = [
+    {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 0.9em;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; padding: 0.5em 0;"},
+    {"selector": "th, td", "props": "padding: 0.25em 0.75em; text-align: right; border-bottom: 1px solid #ddd;"},
+    {"selector": "thead th", "props": "text-align: center; border-bottom: 2px solid #444;"},
+    {"selector": "tbody th", "props": "text-align: left;"},
+]
+
+
+def format_cell(mean: float, sd: float, n_ok: int, n_total: int, digits: int, flavour: Flavour = "latex") -> str:
     if n_ok == 0 or math.isnan(mean):
         return "failed"
     text = f"{mean:.{digits}f}"
     if n_ok > 1 and not math.isnan(sd):
-        text += f" $\\pm$ {sd:.{digits}f}"
+        text += f" {PLUS_MINUS[flavour]} {sd:.{digits}f}"
     if n_ok < n_total:
         text += f" ({n_ok}/{n_total})"
     return text
@@ -53,8 +70,8 @@ def metric_digits(metric: str) -> int:
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
-def task_table(summary: pd.DataFrame, task: str) -> Styler:
-    """The styled table of ``task`` from the tidy summary frame."""
+def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> Styler:
+    """The styled table of ``task`` from the tidy summary frame, its text escaped for ``flavour``."""
     spec = TASKS[task]
     frame = summary[summary["task"] == task]
     if frame.empty:
@@ -74,7 +91,7 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
             key = (col, METRIC_LABELS.get(metric, metric))
             sub = stats[(stats["column"] == col) & (stats["metric"] == metric)].set_index("model")
             for model, row in sub.iterrows():
-                cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric))
+                cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric), flavour)
             means = sub["mean"].dropna()
             if len(means) > 1:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
@@ -95,15 +112,25 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
                 cells.loc[model, key] = "failed"
     n_seeds = int(frame["seed"].nunique())
     caption = (
-        f"{spec.title}: mean $\\pm$ sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}; best mean per column in bold; "
+        f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}; best mean per column in bold; "
         "(k/n) marks cells where only k of n seeds finished."
     )
     styler = cells.style.apply(lambda _: np.where(bold, "font-weight: bold;", ""), axis=None)
-    styler.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)
+    styler.format_index(escape=flavour, axis=0).format_index(escape=flavour, axis=1)
     return styler.set_caption(caption)
 
 
-def write_table(summary: pd.DataFrame, task: str, output: str) -> None:
+def write_html(styler: Styler, output: str | Path) -> None:
+    """A styled table as a standalone HTML page (for the Snakemake report), written atomically."""
+    from dpbench.io import atomic_path
+
+    html = styler.set_table_styles(HTML_STYLES).to_html(doctype_html=True)
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(html, encoding="utf-8")
+
+
+def write_table(summary: pd.DataFrame, task: str, output: str | Path, html: str | Path | None = None) -> None:
+    """The LaTeX table of ``task`` to ``output``, and the same table in HTML to ``html`` when given."""
     from dpbench.io import atomic_path
 
     latex = task_table(summary, task).to_latex(
@@ -115,4 +142,6 @@ def write_table(summary: pd.DataFrame, task: str, output: str) -> None:
         environment="table",
     )
     with atomic_path(output) as tmp:
-        tmp.write_text(latex)
+        Path(tmp).write_text(latex)
+    if html is not None:
+        write_html(task_table(summary, task, "html"), html)

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dpbench.checkpoint import TrainingCheckpoint
+from dpbench.progress import progress
 from dpbench.runtime import DivergenceError, training_forward
 from dpbench.sparse.base import SparseEncoder, lasso_objective
 from dpbench.sparse.fista import FISTA
@@ -179,7 +180,7 @@ def train_encoder(
     state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
     forward = training_forward(model)
-    for epoch in range(first_epoch, epochs + 1):
+    for epoch in progress(range(first_epoch, epochs + 1), f"{name} epochs"):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb = x[idx]
@@ -233,7 +234,7 @@ def train_regression_stream(
     first_step = _resume(checkpoint, state, [rng], result)
     forward = training_forward(model)
     window: list[float] = []
-    for step in range(first_step, n_steps + 1):
+    for step in progress(range(first_step, n_steps + 1), f"{name} steps"):
         xb, zb = (t.to(device=device, dtype=model.D.dtype) for t in sample_batch())
 
         def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
@@ -288,7 +289,7 @@ def train_supervised(
     state = {"model": model, "head": head, "optimiser": optimiser}
     first_epoch = _resume(checkpoint, state, [generator], result)
     forward = training_forward(model)
-    for epoch in range(first_epoch, epochs + 1):
+    for epoch in progress(range(first_epoch, epochs + 1), f"{name} epochs"):
         total, count = 0.0, 0
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb, yb = x[idx], y[idx]

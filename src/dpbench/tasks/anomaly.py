@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dpbench.params import UserError, parse_params
 from dpbench.io import atomic_path, write_json
+from dpbench.params import UserError, parse_params
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 
+from dpbench.cluster import KMeans, KMeansNet
+from dpbench.io import load_tensors, save_tensors
+from dpbench.metrics import clustering_scores
 from dpbench.params import UserError, parse_params
 from dpbench.registry import check_model, parse_model
-from dpbench.cluster import KMeans, KMeansNet
-from dpbench.io import load_tensors, read_json, save_tensors
-from dpbench.metrics import clustering_scores
 from dpbench.results import write_result
 from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
 

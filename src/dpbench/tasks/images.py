@@ -43,9 +43,9 @@ import torch
 from torch import nn
 
 from dpbench.checkpoint import StepProgress, TrainingCheckpoint
-from dpbench.params import UserError, with_defaults
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.io import load_tensors, save_tensors
+from dpbench.params import UserError, parse_params, with_defaults
 from dpbench.results import params_hash, write_diverged, write_result
 from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
 from dpbench.sparse import build_model, check_model
