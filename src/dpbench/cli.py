@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "paper-table": _REPORT,
     "figure": _REPORT,
     "anomaly-figures": _REPORT,
+    "claims": "dpbench.report.scorecard",
     "estimate": "dpbench.estimate",
 }
 

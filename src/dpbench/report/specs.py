@@ -41,7 +41,9 @@ METRIC_LABELS: dict[str, str] = {
     "fit_seconds": "Fit time (s)",
 }
 
-# one consistent order (and so one colour) per model across every table and figure
+# one consistent order (and so one colour) per model across every table and figure; also the model
+# names claims.yaml may name. The last four are models other branches add (appended, so that the
+# colours of the others stay as they were).
 MODEL_ORDER: list[str] = [
     "kmeans",
     "sklearn_kmeans",
@@ -53,7 +55,20 @@ MODEL_ORDER: list[str] = [
     "alista",
     "sc2net",
     "slstm_output_gate",
+    "lista_cpss",
+    "lista_ss",
+    "tilista",
+    "kmeansnet_tell",
 ]
+
+# how a published number was read: printed in the paper, read off a plotted figure, quoted by a
+# secondary source (a survey, a table of another paper), or said in a talk
+CHECKED: dict[str, str] = {
+    "paper": "printed in the paper",
+    "figure-digitized": "read off the paper's figure",
+    "secondary": "quoted by a secondary source",
+    "talk": "said in a talk",
+}
 
 
 def at_max_layers(frame: pd.DataFrame) -> pd.DataFrame:
