@@ -8,6 +8,7 @@ so the command exits 0 whatever the verdicts.
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import re
 import sys
@@ -86,7 +87,8 @@ def html_table(papers: dict[str, Paper], verdicts: list[Verdict]) -> str:
     frame.index.names = [None, None, None]
     styler: Styler = (
         frame.style.map(lambda v: f"background-color: {_HTML_COLOURS[v]}", subset=["Verdict"])
-        .set_caption(_caption(papers, verdicts, escape=False))
+        .format(escape="html").format_index(escape="html", axis=0)
+        .set_caption(html.escape(_caption(papers, verdicts, escape=False)))
         .set_table_styles([
             {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 0.85em;"},
             {"selector": "th, td", "props": "border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top;"},
