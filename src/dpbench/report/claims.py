@@ -233,13 +233,18 @@ def load_claims(path: str | Path | None = None) -> tuple[dict[str, Paper], list[
 # ----------------------------------------------------------------------------- evaluation
 
 
-def _rows(summary: pd.DataFrame, claim: Claim) -> pd.DataFrame:
-    """The summary rows of the claim's task and ``where`` columns, with their cell label."""
-    frame = summary[summary["task"] == claim.task]
+def _labelled(summary: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The summary rows of ``task``, each with its cell label (the dataset, and e.g. its feature kind)."""
+    frame = summary[summary["task"] == task].copy()
+    frame["cell"] = frame.apply(_column_label, axis=1, columns=TASKS[task].column) if len(frame) else []
+    return frame
+
+
+def _rows(labelled: pd.DataFrame, claim: Claim) -> pd.DataFrame:
+    """The rows of the claim's task (from :func:`_labelled`) that match its ``where`` columns."""
+    frame = labelled
     for column, value in claim.where.items():
         frame = frame[frame[column].astype(str) == value] if column in frame else frame.iloc[0:0]
-    frame = frame.copy()
-    frame["cell"] = [_column_label(row, TASKS[claim.task].column) for _, row in frame.iterrows()]
     return frame
 
 
@@ -314,9 +319,10 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
 
 def evaluate(summary: pd.DataFrame, claims: list[Claim]) -> list[Verdict]:
     """Every claim checked on every cell it names, in the order of ``claims``."""
+    labelled = {task: _labelled(summary, task) for task in {c.task for c in claims}}
     verdicts = []
     for claim in claims:
-        frame = _rows(summary, claim)
+        frame = _rows(labelled[claim.task], claim)
         cells = _cells(frame, claim) or ["none run"]
         verdicts += [check(claim, frame, cell) for cell in cells]
     return verdicts
