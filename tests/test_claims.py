@@ -179,7 +179,7 @@ def test_colour_and_latex_groups(tmp_path, summary, capsys):
     assert "\033[32mholds" in capsys.readouterr().out
     latex = latex_table(papers_, result)
     assert latex.count(r"\midrule") == 2 and r"\toprule" in latex and r"\bottomrule" in latex  # header + between papers
-    assert "-40.0 $\\pm$ 1.0" in latex and "$<$" in latex and "A. Author, A Paper, Venue 2020" in latex
+    assert "-40.0 $\\pm$ 1.0" in latex and "($>$ 0)" in latex and "A. Author, A Paper, Venue 2020" in latex
     assert "Other 2021" in html_table(papers_, result)
 
 

@@ -65,20 +65,23 @@ def _caption(papers: dict[str, Paper], verdicts: list[Verdict], escape: bool) ->
 
 
 def latex_table(papers: dict[str, Paper], verdicts: list[Verdict]) -> str:
-    """The scorecard as a booktabs LaTeX table, one group of rows per paper."""
+    """The scorecard as a booktabs LaTeX table, one group of rows per paper (the claim's source after
+    its sentence; the test is left to the margin column, to fit a page)."""
     frame = verdict_frame(papers, verdicts)
-    body = frame[["Paper", "Id", *COLUMNS]].map(lambda s: latex_escape(str(s)).translate(_LATEX_SYMBOLS))
+    frame["Claim"] = frame["Claim"] + " (" + frame["Source"] + ")"
+    columns = ["Paper", "Id", "Claim", "Cell", "Ours", "Against", "Margin", "Verdict"]
+    body = frame[columns].map(lambda s: latex_escape(str(s)).translate(_LATEX_SYMBOLS))
     body = body.set_index(["Paper", "Id"])  # each paper and claim named once, a rule between papers
     body.index.names = [None, None]
     styler = body.style.set_caption(_caption(papers, verdicts, escape=True))
     latex = styler.to_latex(
         hrules=True, label="tab:claims", position_float="centering", environment="table*",
-        column_format="p{1.8cm}p{1.9cm}p{4cm}p{1.4cm}p{1.7cm}p{1.8cm}lp{1.5cm}p{1.6cm}l",
+        column_format="p{1.5cm}p{2cm}p{4.4cm}p{2.4cm}lp{2cm}p{1.7cm}l",
         sparse_index=True, multirow_align="naive", clines="skip-last;data",
     )
     latex = re.sub(r"\\cline\{1-\d+\}", lambda _: r"\midrule", latex)  # booktabs' rule between papers
     latex = latex.replace("\\midrule\n\\bottomrule", "\\bottomrule")
-    return latex.replace("\\centering\n", "\\centering\n\\scriptsize\n", 1)
+    return latex.replace("\\centering\n", "\\centering\n\\scriptsize\\setlength{\\tabcolsep}{3pt}\n", 1)
 
 
 def html_table(papers: dict[str, Paper], verdicts: list[Verdict]) -> str:
