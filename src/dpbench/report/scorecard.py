@@ -20,7 +20,16 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
-from dpbench.report.claims import VERDICTS, Paper, Verdict, evaluate, load_claims, margin_text, ours_text, reference_text
+from dpbench.report.claims import (
+    VERDICTS,
+    Paper,
+    Verdict,
+    evaluate,
+    load_claims,
+    margin_text,
+    ours_text,
+    reference_text,
+)
 from dpbench.report.paper_comparison import latex_escape
 from dpbench.report.specs import CHECKED
 
@@ -56,7 +65,9 @@ def _counts(verdicts: list[Verdict]) -> str:
 
 def _caption(papers: dict[str, Paper], verdicts: list[Verdict], escape: bool) -> str:
     used = dict.fromkeys(v.claim.paper for v in verdicts)
-    text = lambda s: latex_escape(s).translate(_LATEX_SYMBOLS) if escape else s  # noqa: E731
+    def text(s: str) -> str:
+        return latex_escape(s).translate(_LATEX_SYMBOLS) if escape else s
+
     cited = "; ".join(f"{text(papers[p].short)}: {text(papers[p].citation)}" for p in used)
     how = "; ".join(f"{k}: {v}" for k, v in CHECKED.items())
     return (f"The papers' claims checked against our results ({_counts(verdicts)}). Ours: mean "
