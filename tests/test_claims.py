@@ -210,3 +210,23 @@ def test_report_model_list_knows_every_model_the_config_can_run(repo):
     models = set(schema["$defs"]["sparse_model"]["enum"])
     models |= set(schema["properties"]["clustering"]["properties"]["models"]["items"]["enum"])
     assert models <= set(MODEL_ORDER), sorted(models - set(MODEL_ORDER))
+
+
+def test_published_nmse_values_are_those_of_the_reference_curves(repo):
+    """Every 16-layer NMSE in claims.yaml is the digitized curve's point in ../shared/reference."""
+    curves_csv = repo.parent / "shared" / "reference" / "lista_family_nmse_curves.csv"
+    if not curves_csv.exists():
+        pytest.skip(f"reference curves not found: {curves_csv}")
+    curves = pd.read_csv(curves_csv)
+    papers = {"lista_cpss": "LISTA-CPSS (NeurIPS 2018)", "alista": "ALISTA (ICLR 2019)"}
+    names = {"lista": "LISTA", "lista_cp": "LISTA-CP", "lista_ss": "LISTA-SS", "lista_cpss": "LISTA-CPSS",
+             "alista": "ALISTA", "tilista": "TiLISTA"}
+    snr = {"synthetic_noiseless": float("inf"), "synthetic_snr40": 40.0}
+    checked = 0
+    for claim in load_claims()[1]:
+        if claim.kind == "published" and claim.metric == "nmse_db":
+            point = curves[(curves["paper"] == papers[claim.paper]) & (curves["model"] == names[claim.model])
+                           & (curves["snr_db"] == snr[claim.datasets[0]]) & (curves["layer"] == claim.layers)]
+            assert point["nmse_db"].tolist() == [claim.value], claim.id
+            checked += 1
+    assert checked == 12
