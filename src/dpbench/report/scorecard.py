@@ -1,5 +1,6 @@
 """The claims scorecard: ``results/tables/claims.tex`` (booktabs), ``claims.html`` (the Snakemake
-report's first category) and ``python -m dpbench claims`` (the terminal; coloured on a TTY).
+report's first category) and ``python -m dpbench claims`` (the terminal, coloured on a TTY; or a
+Markdown table with ``--markdown``).
 
 The verdicts come from :mod:`dpbench.report.claims`; a claim that fails is a finding, not an error,
 so the command exits 0 whatever the verdicts.
@@ -112,6 +113,12 @@ def html_table(papers: dict[str, Paper], verdicts: list[Verdict]) -> str:
     return styler.to_html(doctype_html=True)
 
 
+def markdown_table(papers: dict[str, Paper], verdicts: list[Verdict]) -> str:
+    """The scorecard as a Markdown table (for a README), one row per verdict."""
+    frame = verdict_frame(papers, verdicts)
+    return frame[["Id", "Cell", "Ours", "Against", "Margin", "Verdict", "Note"]].to_markdown(index=False)
+
+
 def print_scorecard(papers: dict[str, Paper], verdicts: list[Verdict], out: TextIO, colour: bool) -> None:
     """The scorecard in the terminal: a heading per paper, then one line per verdict."""
     paint = (lambda v, s: f"{_ANSI[v]}{s}\033[0m") if colour else (lambda v, s: s)
@@ -136,6 +143,9 @@ def _claims(args: argparse.Namespace) -> None:
         if path:
             with atomic_path(path) as tmp:
                 Path(tmp).write_text(text(papers, verdicts))
+    if args.markdown:
+        print(markdown_table(papers, verdicts))
+        return
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print_scorecard(papers, verdicts, sys.stdout, colour)
 
@@ -146,4 +156,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--claims", help="claims YAML (default: the one shipped with dpbench)")
     p.add_argument("--latex", help="also write the scorecard as a LaTeX table here")
     p.add_argument("--html", help="also write the scorecard as an HTML page here")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table instead (for a README)")
     p.set_defaults(func=_claims)
