@@ -89,11 +89,13 @@ class Claim:
         return HIGHER_IS_BETTER[self.metric]
 
     def test_text(self) -> str:
-        """The test in a few words, e.g. ``within 3 of -39.15`` or ``lista beats fista by ≥ 20``."""
+        """The test in a few words, e.g. ``lista within 3 of published`` or ``lista beats fista by ≥ 20``."""
         if self.kind == "published":
             if self.tolerance is not None:
                 return f"{self.model} within {self.tolerance:g} of published"
             return f"{self.model} {'≥' if self.higher_is_better else '≤'} published"
+        if self.kind == "comparison" and self.margin < 0:
+            return f"{self.model} at most {-self.margin:g} worse than {self.than}"
         if self.kind == "comparison":
             return f"{self.model} beats {self.than}" + (f" by ≥ {self.margin:g}" if self.margin else "")
         return f"sd({self.model}) < sd({self.than})"
