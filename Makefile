@@ -6,7 +6,7 @@ PRESET ?= workflow/presets/quick.yaml
 CORES  ?= all
 STAMP  := $(VENV)/.installed
 # the only rules `make figures` may run: it redraws from saved results, even after a config change
-REPORT_RULES := aggregate table paper_table figure images_error_figure anomaly_figures figures
+REPORT_RULES := aggregate table paper_table claims figure images_error_figure anomaly_figures figures
 
 .PHONY: setup setup-locked lock lint demo test figures report bench estimate dry-run clean
 

@@ -65,7 +65,7 @@ def test_shipped_numbers_load_and_name_their_source():
 @pytest.mark.parametrize("column, value, message", [
     ("task", "anomalies", "unknown task 'anomalies'"),
     ("metric", "psnr", "metric 'psnr' is not reported for task 'anomaly'"),
-    ("checked", "maybe", "checked must be 'paper' or 'secondary'"),
+    ("checked", "maybe", "checked must be one of"),
     ("value", "81.7%", "value '81.7%' is not a number"),
 ])
 def test_a_bad_published_row_is_named(tmp_path, column, value, message):
@@ -102,3 +102,10 @@ def test_a_counterpart_whose_seeds_all_diverged_is_failed_not_missing(summary, t
     row[COLUMNS.index("dataset")] = "avenue"
     rows, _ = table_rows(pd.concat([summary, diverged]), load_reported(reported_csv(tmp_path, [row])))
     assert [cell.strip() for cell in rows[0].rstrip("\\ ").split("&")][6:] == ["failed", "sc2net"]
+
+
+def test_how_a_number_was_read_is_marked(summary, tmp_path):
+    digitized, talk = list(PUBLISHED[0]), list(PUBLISHED[3])
+    digitized[COLUMNS.index("checked")], talk[COLUMNS.index("checked")] = "figure-digitized", "talk"
+    rows, _ = table_rows(summary, load_reported(reported_csv(tmp_path, [digitized, talk])))
+    assert [row.split("&")[3].strip() for row in rows] == ["Method\\_A [1] (fig.)", "Method\\_A [1] (talk)"]

@@ -80,6 +80,7 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
         assert f"rule {rule}:" not in ran, rule
     assert (results / "tables" / "clustering.tex").exists()
     assert (results / "tables" / "paper_comparison.tex").exists()
+    assert "lista-beats-fista" in (results / "tables" / "claims.html").read_text()  # the scorecard, recomputed
 
     # after a config change, make figures (--allowed-rules) still only redraws; plain snakemake would retrain
     changed = tmp_path / "changed.yaml"

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "paper-table": _REPORT,
     "figure": _REPORT,
     "anomaly-figures": _REPORT,
+    "claims": "dpbench.report.scorecard",
     "estimate": "dpbench.estimate",
     "run": "dpbench.run_cell",
 }

@@ -3,6 +3,7 @@ localrules:
     anomaly_figures,
     table,
     paper_table,
+    claims,
     figure,
     figures,
 
@@ -68,6 +69,25 @@ rule paper_table:
         DPBENCH_ENV
     shell:
         "{DPBENCH} paper-table --summary {input.summary:q} --reported {input.reported:q} --output {output.tex:q} --html {output.html:q} 2> {log:q}"
+
+
+# the papers' claims, each with a test evaluated from the summary alone (a file of the installed package)
+CLAIMS_YAML = str(files("dpbench.report") / "claims.yaml")
+
+
+rule claims:
+    """The papers' claims checked against our results: the scorecard, first in the report."""
+    input:
+        summary=SUMMARY_CSV,
+        claims=CLAIMS_YAML,
+    output:
+        tex=f"{RESULTS}/tables/claims.tex",
+        html=report(f"{RESULTS}/tables/claims.html", caption="../report/claims.rst", category="Claims"),
+    log:
+        f"{RESULTS}/logs/tables/claims.log",
+    shell:
+        "{DPBENCH} claims --summary {input.summary} --claims {input.claims} --latex {output.tex}"
+        " --html {output.html} > {log} 2>&1"
 
 
 rule figure:

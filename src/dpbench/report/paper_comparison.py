@@ -8,8 +8,9 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
   empty when we have no such model (the row is then set against our best model);
 - ``value``: the number in our units (a reported 81.7 % is 0.817);
 - ``setting``: the paper's setting in a few words; ``source``: the citation, with where the
-  number was read; ``checked``: ``paper`` when read in the paper itself, ``secondary`` when read
-  in a table that quotes it (say which in ``source``).
+  number was read; ``checked``: how it was read, one of ``specs.CHECKED``: ``paper`` (printed in
+  the paper itself), ``figure-digitized`` (read off its figure), ``secondary`` (read in a table that
+  quotes it: say which in ``source``) or ``talk``.
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -24,11 +25,13 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
-from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
+from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
 from dpbench.report.tables import PLUS_MINUS, Flavour, format_cell, metric_digits, seed_stats, write_html
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
+# the mark of a published number by how it was read (none: printed in the paper)
+MARKS = {"paper": "", "secondary": "*", "figure-digitized": " (fig.)", "talk": " (talk)"}
 
 
 _LATEX_SPECIALS = str.maketrans({c: f"\\{c}" for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
@@ -54,8 +57,8 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
             raise ValueError(f"{where}: unknown task {row['task']!r}; expected one of {sorted(TASKS)}")
         if row["metric"] not in TASKS[row["task"]].metrics:
             raise ValueError(f"{where}: metric {row['metric']!r} is not reported for task {row['task']!r}")
-        if row["checked"] not in ("paper", "secondary"):
-            raise ValueError(f"{where}: checked must be 'paper' or 'secondary', got {row['checked']!r}")
+        if row["checked"] not in CHECKED:
+            raise ValueError(f"{where}: checked must be one of {list(CHECKED)}, got {row['checked']!r}")
         try:
             float(row["value"])
         except ValueError:
@@ -91,7 +94,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Fla
     rows = []
     for _, row in reported.iterrows():
         cell, model = ours(summary, row, flavour)
-        mark = "" if row["checked"] == "paper" else "*"
+        mark = MARKS[row["checked"]]
         rows.append({
             "Task": TASKS[row["task"]].title,
             "Dataset": row["dataset"],
@@ -107,7 +110,8 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Fla
     cited = "; ".join(f"[{i + 1}] {escape(source)}" for i, source in enumerate(sources))
     caption = (
         f"Published numbers next to ours (mean {PLUS_MINUS[flavour]} sd over seeds; our named counterpart, or our best model "
-        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself. "
+        "where we have none). Unmarked: printed in the paper; * read in a table that quotes the paper; "
+        "(fig.) read off the paper's figure; (talk) said in a talk. "
         f"Sources: {cited}."
     )
     plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds markup (PLUS_MINUS)

@@ -46,6 +46,15 @@ METRIC_LABELS: dict[str, str] = {
 # one consistent order (and so one colour) per model across every table and figure: the registry's
 MODEL_ORDER: list[str] = list(MODELS)
 
+# how a published number was read: printed in the paper, read off a plotted figure, quoted by a
+# secondary source (a survey, a table of another paper), or said in a talk
+CHECKED: dict[str, str] = {
+    "paper": "printed in the paper",
+    "figure-digitized": "read off the paper's figure",
+    "secondary": "quoted by a secondary source",
+    "talk": "said in a talk",
+}
+
 
 def at_max_layers(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows at the deepest evaluated layer count of each (dataset, model), and the rows without a

@@ -1,0 +1,377 @@
+"""The papers' claims, checked against our results: ``claims.yaml`` + ``summary.csv`` -> verdicts.
+
+``claims.yaml`` (next to this module) holds ``papers`` (key -> ``short`` name and full ``citation``)
+and ``claims``, one entry per claim::
+
+    - id: lista-16-noiseless             # unique
+      paper: lista_cpss                  # a key of ``papers``: the group the claim is shown in
+      claim: LISTA reaches -39.15 dB NMSE after 16 layers, noiseless.
+      source: Figure 5(a)                # where in the paper (or the talk) the claim is made
+      task: synthetic                    # a task of dpbench.report.specs.TASKS
+      dataset: synthetic_noiseless       # a name, a list of names, or "*": every dataset of the task
+      where: {features: resnet50}        # optional: other summary columns the rows must match
+      metric: nmse_db                    # a metric of dpbench.report.specs.HIGHER_IS_BETTER
+      layers: 16                         # optional: that layer count; default: the task's own
+                                         # selection (the deepest layer count for sparse coders)
+      test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
+
+Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
+
+- ``published``: ``value`` is the paper's number in our units, ``checked`` how it was read (one of
+  ``specs.CHECKED``). With ``tolerance``, the claim holds when our mean is within it of ``value``;
+  with ``sense: better``, when our mean is at least as good as ``value`` (the metric's direction).
+- ``comparison``: ``model`` beats ``than`` by at least ``margin`` (default 0), mean against mean, in
+  the metric's direction (for NMSE in dB: lower by ``margin`` dB).
+- ``spread``: the sd over seeds of ``model`` is below that of ``than`` (two seeds at least each).
+
+Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
+cell gives ``holds``, ``fails`` or ``not run`` (no such rows in the summary). A model whose seeds
+all failed there (diverged) makes a claim about it ``fail``, and one it is compared with ``not run``;
+the note says which.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from dpbench.params import UserError
+from dpbench.registry import parse_model
+from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
+from dpbench.report.tables import _column_label, metric_digits
+
+CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
+KINDS = ("published", "comparison", "spread")
+VERDICTS = ("holds", "fails", "not run")
+_CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
+_OPTIONAL_KEYS = {"layers", "where"}
+_TEST_KEYS = {
+    "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
+    "comparison": ({"model", "than"}, {"margin"}),
+    "spread": ({"model", "than"}, set()),
+}
+
+
+@dataclass(frozen=True)
+class Paper:
+    short: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of ``claims.yaml`` (see the module docstring for the fields)."""
+
+    id: str
+    paper: str
+    text: str
+    source: str
+    task: str
+    datasets: tuple[str, ...]
+    metric: str
+    kind: str
+    model: str
+    than: str | None = None
+    value: float | None = None
+    checked: str | None = None
+    tolerance: float | None = None
+    margin: float = 0.0
+    layers: int | None = None
+    where: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HIGHER_IS_BETTER[self.metric]
+
+    def test_text(self) -> str:
+        """The test in a few words, e.g. ``lista within 3 of published`` or ``lista beats fista by ≥ 20``."""
+        if self.kind == "published":
+            if self.tolerance is not None:
+                return f"{self.model} within {self.tolerance:g} of published"
+            return f"{self.model} {'≥' if self.higher_is_better else '≤'} published"
+        if self.kind == "comparison" and self.margin < 0:
+            return f"{self.model} at most {-self.margin:g} worse than {self.than}"
+        if self.kind == "comparison":
+            return f"{self.model} beats {self.than}" + (f" by ≥ {self.margin:g}" if self.margin else "")
+        return f"sd({self.model}) < sd({self.than})"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Our numbers for one model in one cell: mean and sd over the seeds that produced a value."""
+
+    mean: float = math.nan
+    sd: float = math.nan
+    n_ok: int = 0
+    n_total: int = 0
+
+    @property
+    def missing(self) -> bool:
+        return self.n_total == 0
+
+    @property
+    def failed(self) -> bool:
+        return self.n_total > 0 and self.n_ok == 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim checked on one cell: the verdict, the numbers behind it, and a note."""
+
+    claim: Claim
+    cell: str
+    verdict: str
+    ours: Cell
+    other: Cell | None  # the model compared with (comparison, spread)
+    # published within a tolerance: ours - value; published ``sense: better``: our advantage over the
+    # value; comparison: A's advantage over B (positive: A better); spread: sd(B) - sd(A)
+    delta: float
+    note: str = ""
+
+
+# ----------------------------------------------------------------------------- loading, validation
+
+
+def _fail(where: str, message: str) -> UserError:
+    return UserError(f"{where}: {message}")
+
+
+def _number(where: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(where, f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
+    if not isinstance(entry, dict):
+        raise _fail(where, f"a claim must be a mapping, got {entry!r}")
+    where = f"{where} ({entry.get('id', '?')})"
+    missing, unknown = _CLAIM_KEYS - set(entry), set(entry) - _CLAIM_KEYS - _OPTIONAL_KEYS
+    if missing or unknown:
+        raise _fail(where, f"missing key(s) {sorted(missing)}" if missing else f"unknown key(s) {sorted(unknown)}")
+    if entry["paper"] not in papers:
+        raise _fail(where, f"unknown paper {entry['paper']!r}: expected one of {sorted(papers)}")
+    if entry["task"] not in TASKS:
+        raise _fail(where, f"unknown task {entry['task']!r}: expected one of {sorted(TASKS)}")
+    if entry["metric"] not in HIGHER_IS_BETTER:
+        raise _fail(where, f"unknown metric {entry['metric']!r}: expected one of {sorted(HIGHER_IS_BETTER)}")
+    datasets = entry["dataset"] if isinstance(entry["dataset"], list) else [entry["dataset"]]
+    if not datasets or not all(isinstance(d, str) and d for d in datasets):
+        raise _fail(where, f"dataset must be a name, a list of names or '*', got {entry['dataset']!r}")
+    layers = entry.get("layers")
+    if layers is not None and (isinstance(layers, bool) or not isinstance(layers, int) or layers < 0):
+        raise _fail(where, f"layers must be a non-negative integer, got {layers!r}")
+    where_cols = entry.get("where") or {}
+    if not isinstance(where_cols, dict):
+        raise _fail(where, f"where must be a mapping of column: value, got {where_cols!r}")
+
+    test = entry["test"]
+    if not isinstance(test, dict) or test.get("kind") not in KINDS:
+        raise _fail(where, f"test must be a mapping whose kind is one of {list(KINDS)}, got {test!r}")
+    required, optional = _TEST_KEYS[test["kind"]]
+    keys = set(test) - {"kind"}
+    missing, unknown = required - keys, keys - required - optional
+    if missing or unknown:
+        bad = f"missing key(s) {sorted(missing)}" if missing else f"unknown key(s) {sorted(unknown)}"
+        raise _fail(where, f"{test['kind']} test: {bad}")
+    for role in ("model", "than"):
+        if role in test:
+            try:
+                parse_model(test[role])
+            except UserError as err:
+                raise _fail(where, str(err)) from err
+
+    fields: dict[str, Any] = {"model": test["model"], "than": test.get("than")}
+    if test["kind"] == "published":
+        if test["checked"] not in CHECKED:
+            raise _fail(where, f"checked must be one of {list(CHECKED)}, got {test['checked']!r}")
+        sense = test.get("sense", "within")
+        if sense not in ("within", "better") or (sense == "within") != ("tolerance" in test):
+            raise _fail(where, "a published test takes either a tolerance or sense: better")
+        fields |= {"value": _number(where, "value", test["value"]), "checked": test["checked"]}
+        if "tolerance" in test:
+            fields["tolerance"] = _number(where, "tolerance", test["tolerance"])
+            if fields["tolerance"] <= 0:
+                raise _fail(where, f"tolerance must be positive, got {test['tolerance']!r}")
+    if test["kind"] == "comparison":
+        fields["margin"] = _number(where, "margin", test.get("margin", 0))
+    if fields["than"] is not None and fields["than"] == fields["model"]:
+        raise _fail(where, f"a {test['kind']} test needs two different models, got {fields['model']!r} twice")
+
+    return Claim(
+        id=str(entry["id"]), paper=entry["paper"], text=str(entry["claim"]), source=str(entry["source"]),
+        task=entry["task"], datasets=tuple(datasets), metric=entry["metric"], kind=test["kind"],
+        layers=layers, where={str(k): str(v) for k, v in where_cols.items()}, **fields,
+    )
+
+
+def load_claims(path: str | Path | None = None) -> tuple[dict[str, Paper], list[Claim]]:
+    """The papers and claims of ``path`` (default: the shipped ``claims.yaml``), validated: a claim
+    naming an unknown model, metric, task or paper is refused with a message naming it."""
+    path = Path(str(path or CLAIMS_YAML))
+    if not path.exists():
+        raise FileNotFoundError(f"missing claims file: {path}")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(doc, dict) or set(doc) != {"papers", "claims"}:
+        raise UserError(f"{path}: expected exactly the keys 'papers' and 'claims'")
+    papers = {}
+    for key, paper in (doc["papers"] or {}).items():
+        if not isinstance(paper, dict) or set(paper) != {"short", "citation"}:
+            raise UserError(f"{path}, paper {key!r}: expected the keys 'short' and 'citation'")
+        papers[str(key)] = Paper(str(paper["short"]), str(paper["citation"]))
+    claims = [_claim(entry, papers, f"{path}, claim {i + 1}") for i, entry in enumerate(doc["claims"] or [])]
+    ids = [c.id for c in claims]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise UserError(f"{path}: claim id(s) used twice: {duplicated}")
+    return papers, claims
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _labelled(summary: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The summary rows of ``task``, each with its cell label (the dataset, and e.g. its feature kind)."""
+    frame = summary[summary["task"] == task].copy()
+    frame["cell"] = frame.apply(_column_label, axis=1, columns=TASKS[task].column) if len(frame) else []
+    return frame
+
+
+def _rows(labelled: pd.DataFrame, claim: Claim) -> pd.DataFrame:
+    """The rows of the claim's task (from :func:`_labelled`) that match its ``where`` columns."""
+    frame = labelled
+    for column, value in claim.where.items():
+        frame = frame[frame[column].astype(str) == value] if column in frame else frame.iloc[0:0]
+    return frame
+
+
+def _cells(frame: pd.DataFrame, claim: Claim) -> list[str]:
+    """The cells the claim is checked on: its datasets (with their feature kinds where the task has them)."""
+    if claim.datasets == ("*",):
+        return sorted(frame["cell"].unique())
+    present = [c for d in claim.datasets for c in sorted(frame.loc[frame["dataset"] == d, "cell"].unique())]
+    absent = [d for d in claim.datasets if d not in set(frame["dataset"])]
+    return present + absent  # an absent dataset is its own (not run) cell
+
+
+def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell:
+    """Mean and sd over seeds of ``model``'s metric in ``cell`` (at the claim's layer count)."""
+    rows = frame[(frame["cell"] == cell) & (frame["model"] == model)]
+    if rows.empty:
+        return Cell()
+    n_total = rows["seed"].nunique()
+    failed_seeds = rows.loc[rows["status"].fillna("ok") != "ok", "seed"].nunique() if "status" in rows else 0
+    spec = TASKS[claim.task]
+    if claim.layers is not None:
+        rows = rows[rows["layers"] == claim.layers] if "layers" in rows else rows.iloc[0:0]
+    elif spec.select:
+        rows = FILTERS[spec.select](rows)
+    rows = rows[rows["metric"] == claim.metric]
+    if rows.empty and not failed_seeds:
+        return Cell()  # the runs are there, but not this metric or layer count: not run
+    values = pd.to_numeric(rows["value"], errors="coerce").groupby(rows["seed"]).mean().dropna()
+    return Cell(float(values.mean()) if len(values) else math.nan,
+                float(values.std()) if len(values) > 1 else math.nan, len(values), n_total)
+
+
+def _advantage(claim: Claim, ours: float, theirs: float) -> float:
+    """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
+    return ours - theirs if claim.higher_is_better else theirs - ours
+
+
+def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
+    """The verdict of ``claim`` on one cell (``frame``: the rows of :func:`_rows`)."""
+    ours = cell_stats(frame, claim, cell, claim.model)
+    other = cell_stats(frame, claim, cell, claim.than) if claim.than else None
+    if ours.missing or (other is not None and other.missing):
+        absent = claim.model if ours.missing else claim.than
+        return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
+    if ours.failed:
+        return Verdict(claim, cell, "fails", ours, other, math.nan, f"every seed of {claim.model} failed")
+    if other is not None and other.failed:
+        return Verdict(claim, cell, "not run", ours, other, math.nan, f"every seed of {claim.than} failed")
+    partial = [f"{m}: {c.n_ok}/{c.n_total} seeds" for m, c in ((claim.model, ours), (claim.than, other))
+               if c is not None and c.n_ok < c.n_total]
+    note = "; ".join(partial)
+    if claim.kind == "published":
+        assert claim.value is not None
+        if claim.tolerance is not None:
+            delta = ours.mean - claim.value
+            holds = abs(delta) <= claim.tolerance
+        else:
+            delta = _advantage(claim, ours.mean, claim.value)
+            holds = delta >= 0
+    elif claim.kind == "comparison":
+        assert other is not None
+        delta = _advantage(claim, ours.mean, other.mean)
+        holds = delta >= claim.margin
+    else:
+        assert other is not None
+        if ours.n_ok < 2 or other.n_ok < 2:
+            return Verdict(claim, cell, "not run", ours, other, math.nan, "a spread needs two seeds at least")
+        delta = other.sd - ours.sd
+        holds = delta > 0
+    return Verdict(claim, cell, "holds" if holds else "fails", ours, other, delta, note)
+
+
+def evaluate(summary: pd.DataFrame, claims: list[Claim]) -> list[Verdict]:
+    """Every claim checked on every cell it names, in the order of ``claims``."""
+    labelled = {task: _labelled(summary, task) for task in {c.task for c in claims}}
+    verdicts = []
+    for claim in claims:
+        frame = _rows(labelled[claim.task], claim)
+        cells = _cells(frame, claim) or ["none run"]
+        verdicts += [check(claim, frame, cell) for cell in cells]
+    return verdicts
+
+
+# ----------------------------------------------------------------------------- text of a verdict
+
+
+def fmt(value: float, metric: str) -> str:
+    return "–" if math.isnan(value) else f"{value:.{metric_digits(metric)}f}"
+
+
+def ours_text(v: Verdict) -> str:
+    """Our side: mean ± sd (or the sd alone for a spread test)."""
+    cell, metric = v.ours, v.claim.metric
+    if cell.missing:
+        return "not run"
+    if cell.failed:
+        return "failed"
+    if v.claim.kind == "spread":
+        return f"sd {fmt(cell.sd, metric)}"
+    return fmt(cell.mean, metric) + (f" ± {fmt(cell.sd, metric)}" if cell.n_ok > 1 else "")
+
+
+def reference_text(v: Verdict) -> str:
+    """What we are set against: the published value (and how it was read), or the other model's numbers."""
+    claim = v.claim
+    if claim.kind == "published":
+        return f"{claim.value:g} ({claim.checked})"  # as the paper gives it
+    other = v.other
+    assert other is not None
+    side = Verdict(claim, v.cell, v.verdict, other, None, v.delta)
+    return f"{claim.than}: {ours_text(side)}"
+
+
+def margin_text(v: Verdict) -> str:
+    """The margin we got against the one the test asks for."""
+    claim = v.claim
+    if math.isnan(v.delta):
+        return "–"
+    got = f"{v.delta:+.{metric_digits(claim.metric)}f}"
+    if claim.kind == "published":
+        return f"{got} (within ±{claim.tolerance:g})" if claim.tolerance is not None else f"{got} (≥ 0)"
+    if claim.kind == "comparison":
+        return f"{got} (≥ {claim.margin:g})"
+    return f"{got} (> 0)"

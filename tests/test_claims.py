@@ -1,0 +1,234 @@
+"""The claims scorecard (dpbench.report.claims, dpbench.report.scorecard): verdicts on hand-made summaries."""
+
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+
+from dpbench.cli import UserError, main
+from dpbench.report.claims import evaluate, load_claims
+from dpbench.report.scorecard import html_table, latex_table, print_scorecard
+
+PAPERS = {"p": {"short": "Paper 2020", "citation": "A. Author, A Paper, Venue 2020"}}
+
+
+def rows(task, dataset, model, metric, values, **extra):
+    return [{"task": task, "dataset": dataset, "model": model, "seed": s, "metric": metric, "value": v,
+             "status": "ok", **extra} for s, v in enumerate(values)]
+
+
+@pytest.fixture
+def summary():
+    data = (
+        # NMSE in dB (lower is better) at layers 8 and 16; lista -40 +/- 1 at 16 layers, fista -4
+        rows("synthetic", "synthetic_noiseless", "lista", "nmse_db", [-39.0, -40.0, -41.0], layers=16)
+        + rows("synthetic", "synthetic_noiseless", "lista", "nmse_db", [-20.0, -20.0, -20.0], layers=8)
+        + rows("synthetic", "synthetic_noiseless", "fista", "nmse_db", [-4.0, -4.1, -3.9], layers=16)
+        # accuracy (higher is better): sc2net 0.90 +/- 0.01, lista 0.85 +/- 0.05
+        + rows("classification_unsupervised", "digits", "sc2net", "accuracy", [0.89, 0.90, 0.91], layers=10)
+        + rows("classification_unsupervised", "digits", "lista", "accuracy", [0.80, 0.85, 0.90], layers=10)
+        + rows("clustering", "digits", "kmeansnet", "acc", [0.80], features="pixels")
+        + rows("clustering", "digits", "kmeans", "acc", [0.70, 0.96], features="pixels")
+    )
+    return pd.DataFrame(data)
+
+
+def claims_file(tmp_path, *claims, papers=PAPERS):
+    path = tmp_path / "claims.yaml"
+    entries = [{"id": f"c{i}", "paper": "p", "claim": "A claim.", "source": "Table 1", **c} for i, c in enumerate(claims)]
+    path.write_text(yaml.safe_dump({"papers": papers, "claims": entries}))
+    return path
+
+
+SYNTH = {"task": "synthetic", "dataset": "synthetic_noiseless", "metric": "nmse_db", "layers": 16}
+CLASS = {"task": "classification_unsupervised", "dataset": "digits", "metric": "accuracy"}
+
+
+def verdicts(tmp_path, summary, *claims):
+    return [v.verdict for v in evaluate(summary, load_claims(claims_file(tmp_path, *claims))[1])]
+
+
+def published(value, **test):
+    return {"kind": "published", "model": "lista", "value": value, "checked": "figure-digitized", **test}
+
+
+def test_published_value_within_tolerance(tmp_path, summary):
+    assert verdicts(tmp_path, summary,
+                    {**SYNTH, "test": published(-39.15, tolerance=3)},   # ours -40: within 3 dB
+                    {**SYNTH, "test": published(-45.0, tolerance=3)},    # 5 dB off
+                    {**SYNTH, "layers": 8, "test": published(-39.15, tolerance=3)},  # -20 dB at 8 layers
+                    {**SYNTH, "dataset": "synthetic_snr40", "test": published(-34.8, tolerance=3)},
+                    {**SYNTH, "layers": 7, "test": published(-39.15, tolerance=3)},  # no such layer count
+                    ) == ["holds", "fails", "fails", "not run", "not run"]
+
+
+def test_published_value_as_a_bound_follows_the_metric_direction(tmp_path, summary):
+    better = {"sense": "better"}
+    assert verdicts(tmp_path, summary,
+                    {**SYNTH, "test": published(-35.0, **better)},  # NMSE: -40 is better than -35
+                    {**SYNTH, "test": published(-45.0, **better)},
+                    {**CLASS, "test": {**published(0.89, **better), "model": "sc2net"}},  # accuracy: 0.90 >= 0.89
+                    {**CLASS, "test": {**published(0.93, **better), "model": "sc2net"}},
+                    ) == ["holds", "fails", "holds", "fails"]
+
+
+def test_comparison_by_a_margin(tmp_path, summary):
+    results = evaluate(summary, load_claims(claims_file(
+        tmp_path,
+        {**SYNTH, "test": {"kind": "comparison", "model": "lista", "than": "fista", "margin": 20}},
+        {**SYNTH, "test": {"kind": "comparison", "model": "lista", "than": "fista", "margin": 40}},
+        {**SYNTH, "test": {"kind": "comparison", "model": "fista", "than": "lista"}},
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}},
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "alista"}},  # alista not run
+        {**CLASS, "dataset": "*", "task": "anomaly", "metric": "auc",
+         "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}},  # no anomaly rows at all
+    ))[1])
+    assert [v.verdict for v in results] == ["holds", "fails", "fails", "holds", "not run", "not run"]
+    assert results[0].delta == pytest.approx(36.0)  # lista -40 against fista -4: 36 dB better
+    assert results[3].delta == pytest.approx(0.05)
+    assert "alista" in results[4].note
+
+
+def test_spread_over_seeds(tmp_path, summary):
+    clustering = {"task": "clustering", "dataset": "digits", "metric": "acc"}
+    assert verdicts(tmp_path, summary,
+                    {**CLASS, "test": {"kind": "spread", "model": "sc2net", "than": "lista"}},  # sd 0.01 < 0.05
+                    {**CLASS, "test": {"kind": "spread", "model": "lista", "than": "sc2net"}},
+                    {**clustering, "test": {"kind": "spread", "model": "kmeansnet", "than": "kmeans"}},  # one seed
+                    ) == ["holds", "fails", "not run"]
+
+
+def test_every_dataset_and_feature_kind_is_its_own_check(tmp_path, summary):
+    extra = pd.DataFrame(rows("clustering", "cifar10", "kmeansnet", "acc", [0.95, 0.94], features="resnet50")
+                         + rows("clustering", "cifar10", "kmeans", "acc", [0.9, 0.9], features="resnet50"))
+    claims = load_claims(claims_file(
+        tmp_path,
+        {"task": "clustering", "dataset": "*", "metric": "acc",
+         "test": {"kind": "comparison", "model": "kmeansnet", "than": "kmeans"}},
+        {"task": "clustering", "dataset": "*", "where": {"features": "resnet50"}, "metric": "acc",
+         "test": {"kind": "published", "model": "kmeansnet", "value": 0.93, "checked": "talk", "sense": "better"}},
+    ))[1]
+    result = [(v.cell, v.verdict) for v in evaluate(pd.concat([summary, extra]), claims)]
+    assert result == [("cifar10 (resnet50)", "holds"), ("digits", "fails"), ("cifar10 (resnet50)", "holds")]
+
+
+def test_a_model_whose_seeds_all_failed(tmp_path, summary):
+    diverged = pd.DataFrame([{"task": "synthetic", "dataset": "synthetic_noiseless", "model": "alista", "seed": s,
+                              "metric": None, "value": None, "status": "diverged"} for s in range(2)])
+    results = evaluate(pd.concat([summary, diverged]), load_claims(claims_file(
+        tmp_path,
+        {**SYNTH, "test": {**published(-70.0, tolerance=3), "model": "alista"}},
+        {**SYNTH, "test": {"kind": "comparison", "model": "lista", "than": "alista"}},
+    ))[1])
+    assert [v.verdict for v in results] == ["fails", "not run"]
+    assert all("every seed of alista failed" in v.note for v in results)
+
+
+@pytest.mark.parametrize("change, culprit", [
+    ({"test": {"kind": "comparison", "model": "lsita", "than": "fista"}}, "unknown model 'lsita'"),
+    ({"test": {"kind": "comparison", "model": "lista", "than": "fistaa"}}, "unknown model 'fistaa'"),
+    ({"metric": "nmse_dB"}, "unknown metric 'nmse_dB'"),
+    ({"task": "synthetics"}, "unknown task 'synthetics'"),
+    ({"paper": "q"}, "unknown paper 'q'"),
+    ({"test": published(-39.0)}, "either a tolerance or sense: better"),
+    ({"test": published(-39.0, tolerance=3, checked="read")}, "checked must be one of"),
+    ({"test": {"kind": "published", "model": "lista", "value": "-39 dB", "checked": "paper", "tolerance": 3}},
+     "value must be a number"),
+    ({"test": {"kind": "spread", "model": "lista", "than": "fista", "margin": 1}}, r"unknown key\(s\) \['margin'\]"),
+    ({"layer": 16}, r"unknown key\(s\) \['layer'\]"),
+])
+def test_a_claim_with_a_typo_is_refused_naming_it(tmp_path, change, culprit):
+    good = {**SYNTH, "test": published(-39.0, tolerance=3)}
+    path = claims_file(tmp_path, good, {**good, **change})
+    with pytest.raises(UserError, match=rf"claims.yaml, claim 2 \(c1\): .*{culprit}"):
+        load_claims(path)
+
+
+def test_the_shipped_claims_load_and_cite_their_papers():
+    papers, claims = load_claims()
+    assert len(claims) >= 20 and {c.paper for c in claims} == set(papers)
+    by_id = {c.id: c for c in claims}
+    assert by_id["lista-16-noiseless"].value == -39.15  # LISTA-CPSS paper, Fig. 5(a)
+    assert by_id["lista-beats-fista"].margin == 20
+
+
+def test_cli_prints_the_scorecard_and_exits_0_whatever_the_verdicts(tmp_path, summary, capsys):
+    summary_csv = tmp_path / "summary.csv"
+    summary.to_csv(summary_csv, index=False)
+    path = claims_file(tmp_path, {**SYNTH, "test": published(-60.0, tolerance=3)})  # fails
+    argv = ["claims", "--summary", str(summary_csv), "--claims", str(path),
+            "--latex", str(tmp_path / "c.tex"), "--html", str(tmp_path / "c.html")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fails" in out and "-40.0 ± 1.0" in out and "\033[" not in out  # not a TTY: no colour
+    assert "1 checks: 0 holds, 1 fails, 0 not run" in out
+    assert "background-color" in (tmp_path / "c.html").read_text()
+    assert main(["claims", "--summary", str(summary_csv), "--claims", str(path), "--markdown"]) == 0
+    assert "| c0 " in capsys.readouterr().out
+    assert main(["claims", "--summary", str(tmp_path / "none.csv")]) == 1  # a missing summary is an error
+
+
+def test_colour_and_latex_groups(tmp_path, summary, capsys):
+    papers = {**PAPERS, "r": {"short": "Other 2021", "citation": "B. Author, Venue 2021"}}
+    path = claims_file(tmp_path, {**SYNTH, "test": published(-39.0, tolerance=3)},
+                       {**SYNTH, "paper": "r", "test": {"kind": "spread", "model": "lista", "than": "fista"}},
+                       papers=papers)
+    papers_, claims = load_claims(path)
+    result = evaluate(summary, claims)
+    print_scorecard(papers_, result, __import__("sys").stdout, colour=True)
+    assert "\033[32mholds" in capsys.readouterr().out
+    latex = latex_table(papers_, result)
+    assert latex.count(r"\midrule") == 2 and r"\toprule" in latex and r"\bottomrule" in latex  # header + between papers
+    assert "-40.0 $\\pm$ 1.0" in latex and "($>$ 0)" in latex and "A. Author, A Paper, Venue 2020" in latex
+    assert "Other 2021" in html_table(papers_, result)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no LaTeX engine installed")
+def test_claims_table_compiles_with_latex(tmp_path, summary):
+    papers, claims = load_claims()
+    (tmp_path / "claims.tex").write_text(latex_table(papers, evaluate(summary, claims)))
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\\usepackage{booktabs}\n\\begin{document}\\input{claims.tex}\\end{document}\n")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_claims_come_first_in_the_report(repo):
+    """Snakemake's report lists its categories in alphabetical order: Claims must sort first."""
+    text = "".join(p.read_text() for p in (repo / "workflow" / "rules").glob("*.smk"))
+    categories = set(re.findall(r'\bcategory="([^"]+)"', text))
+    assert "Claims" in categories and min(categories, key=str.lower) == "Claims"
+
+
+def test_report_model_list_knows_every_model_the_config_can_run(repo):
+    """claims.yaml names models from specs.MODEL_ORDER: it must hold every model of the schema."""
+    from dpbench.report.specs import MODEL_ORDER
+
+    schema = yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    models = set(schema["$defs"]["sparse_model"]["enum"])
+    models |= set(schema["properties"]["clustering"]["properties"]["models"]["items"]["enum"])
+    assert models <= set(MODEL_ORDER), sorted(models - set(MODEL_ORDER))
+
+
+def test_published_nmse_values_are_those_of_the_reference_curves(repo):
+    """Every 16-layer NMSE in claims.yaml is the digitized curve's point in ../shared/reference."""
+    curves_csv = repo.parent / "shared" / "reference" / "lista_family_nmse_curves.csv"
+    if not curves_csv.exists():
+        pytest.skip(f"reference curves not found: {curves_csv}")
+    curves = pd.read_csv(curves_csv)
+    papers = {"lista_cpss": "LISTA-CPSS (NeurIPS 2018)", "alista": "ALISTA (ICLR 2019)"}
+    names = {"lista": "LISTA", "lista_cp": "LISTA-CP", "lista_ss": "LISTA-SS", "lista_cpss": "LISTA-CPSS",
+             "alista": "ALISTA", "tilista": "TiLISTA"}
+    snr = {"synthetic_noiseless": float("inf"), "synthetic_snr40": 40.0}
+    checked = 0
+    for claim in load_claims()[1]:
+        if claim.kind == "published" and claim.metric == "nmse_db":
+            point = curves[(curves["paper"] == papers[claim.paper]) & (curves["model"] == names[claim.model])
+                           & (curves["snr_db"] == snr[claim.datasets[0]]) & (curves["layer"] == claim.layers)]
+            assert point["nmse_db"].tolist() == [claim.value], claim.id
+            checked += 1
+    assert checked == 12
