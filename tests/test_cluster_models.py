@@ -45,7 +45,7 @@ def test_kmeansnet_layer_is_the_kmeans_distance():
 
 def test_kmeansnet_recovers_separated_blobs():
     x, y = make_blobs(400, n_features=5, centers=4, cluster_std=0.5, random_state=0)
-    model = KMeansNet(4, epochs=20, seed=0).fit(torch.tensor(x, dtype=torch.float32))
+    model = KMeansNet(4, epochs=20, random_state=0).fit(torch.tensor(x, dtype=torch.float32))
     assert clustering_accuracy(y, model.labels_.numpy()) == 1.0
     assert model.cluster_centers_.shape == (4, 5)
     assert model.loss_history_[-1] < model.loss_history_[0]
@@ -54,8 +54,8 @@ def test_kmeansnet_recovers_separated_blobs():
 
 def test_kmeansnet_on_digits_is_reproducible_and_sensible(digits):
     x, y = digits
-    a = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
-    b = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
+    a = KMeansNet(10, epochs=5, random_state=1).fit_predict(x)
+    b = KMeansNet(10, epochs=5, random_state=1).fit_predict(x)
     assert torch.equal(a, b)
     assert clustering_scores(y, a.numpy())["nmi"] > 0.5
 
@@ -67,15 +67,15 @@ def test_kmeans_on_cuda_matches_cpu(digits):
     cpu = KMeans(10, n_init=3, seed=0).fit(x)
     gpu = KMeans(10, n_init=3, seed=0, device="cuda").fit(x)
     assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-3)
-    KMeansNet(10, epochs=2, seed=0, device="cuda").fit(x)
+    KMeansNet(10, epochs=2, random_state=0, device="cuda").fit(x)
 
 
 def test_kmeansnet_keeps_the_start_with_the_lowest_kmeans_objective(digits):
     x, _ = digits
-    one = KMeansNet(10, epochs=3, n_init=1, seed=1).fit(x)
-    best = KMeansNet(10, epochs=3, n_init=3, seed=1).fit(x)
+    one = KMeansNet(10, epochs=3, n_init=1, random_state=1).fit(x)
+    best = KMeansNet(10, epochs=3, n_init=3, random_state=1).fit(x)
     assert best.inertia_ <= one.inertia_  # its first start is the single-start run
     objective = float((torch.cdist(x, best.cluster_centers_) ** 2).min(1).values.sum())
     assert best.inertia_ == pytest.approx(objective, rel=1e-4)
     with pytest.raises(ValueError, match="n_init"):
-        KMeansNet(10, n_init=0)
+        KMeansNet(10, n_init=0).fit(x)

@@ -8,10 +8,11 @@ rule download:
         f"{DATA}/raw/{{dataset}}.complete",
     params:
         raw=lambda w: raw_dir(w.dataset),
+        local=lambda w: f"--local-dir {config['mnist_dir']}" if w.dataset == "mnist" and config.get("mnist_dir") else "",
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
     shell:
-        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} --output {output} 2> {log}"
+        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {params.raw} {params.local} --output {output} 2> {log}"
 
 
 rule prepare:

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from dpbench.cli import UserError
-from dpbench.data.datasets import DATASETS, load_prepared, prepare_dataset
+from dpbench.data.datasets import DATASETS, copy_local_mnist, load_prepared, prepare_dataset
 from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
 from dpbench.io import save_tensors, write_json
 from dpbench.runtime import resolve_device
@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 def _download(args: argparse.Namespace) -> None:
     """Fetch the raw files (torchvision verifies their checksums), then mark the folder complete."""
     raw = Path(args.raw_dir)
+    if args.local_dir and args.dataset == "mnist":
+        copy_local_mnist(args.local_dir, raw)
     try:
         DATASETS[args.dataset](raw, True)
     except (FileNotFoundError, ValueError):
@@ -48,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="download a dataset's raw files (checksummed)")
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     p.add_argument("--raw-dir", required=True)
+    p.add_argument("--local-dir", help="mnist: a folder with the official files, used instead of the network when complete")
     p.add_argument("--output", required=True, help="marker file written when the download is complete")
     p.set_defaults(func=_download)
 
