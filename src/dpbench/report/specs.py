@@ -46,6 +46,7 @@ MODEL_ORDER: list[str] = [
     "kmeans",
     "sklearn_kmeans",
     "kmeansnet",
+    "kmeansnet_tell",
     "ista",
     "fista",
     "lista",
@@ -73,12 +74,15 @@ class TaskSpec:
     metrics: list[str]
     column: list[str] = field(default_factory=lambda: ["dataset"])
     select: str | None = None  # name of a row filter in FILTERS
+    worst_seed: bool = False  # cells also give the worst seed's value (robustness to initialisation)
 
 
 FILTERS = {"at_max_layers": at_max_layers}
 
 TASKS: dict[str, TaskSpec] = {
-    "clustering": TaskSpec("Clustering", ["acc", "nmi", "ari"], column=["dataset", "features"]),
+    "clustering": TaskSpec(
+        "Clustering", ["acc", "nmi", "ari", "fit_seconds"], column=["dataset", "features", "starts"], worst_seed=True
+    ),
     "synthetic": TaskSpec("Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers"),
     "classification_unsupervised": TaskSpec("Linear classification on sparse codes", ["accuracy"], select="at_max_layers"),
     "classification_supervised": TaskSpec("Supervised end-to-end classification", ["accuracy"], select="at_max_layers"),
