@@ -58,7 +58,7 @@ def test_shipped_numbers_load_and_name_their_source():
 @pytest.mark.parametrize("column, value, message", [
     ("task", "anomalies", "unknown task 'anomalies'"),
     ("metric", "psnr", "metric 'psnr' is not reported for task 'anomaly'"),
-    ("checked", "maybe", "checked must be 'paper' or 'secondary'"),
+    ("checked", "maybe", "checked must be one of 'paper', 'secondary', 'talk'"),
     ("value", "81.7%", "value '81.7%' is not a number"),
 ])
 def test_a_bad_published_row_is_named(tmp_path, column, value, message):

@@ -9,7 +9,8 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
 - ``value``: the number in our units (a reported 81.7 % is 0.817);
 - ``setting``: the paper's setting in a few words; ``source``: the citation, with where the
   number was read; ``checked``: ``paper`` when read in the paper itself, ``secondary`` when read
-  in a table that quotes it (say which in ``source``).
+  in a table that quotes it (say which in ``source``), ``talk`` for a claim made in the talk this
+  suite comes from (a bound, not a measured table entry).
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -28,6 +29,8 @@ from dpbench.report.tables import format_cell, metric_digits, seed_stats
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
+# checked -> the mark after the published method
+MARKS = {"paper": "", "secondary": "*", "talk": "\u2020"}
 
 
 _LATEX_SPECIALS = str.maketrans({c: f"\\{c}" for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
@@ -53,8 +56,8 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
             raise ValueError(f"{where}: unknown task {row['task']!r}; expected one of {sorted(TASKS)}")
         if row["metric"] not in TASKS[row["task"]].metrics:
             raise ValueError(f"{where}: metric {row['metric']!r} is not reported for task {row['task']!r}")
-        if row["checked"] not in ("paper", "secondary"):
-            raise ValueError(f"{where}: checked must be 'paper' or 'secondary', got {row['checked']!r}")
+        if row["checked"] not in MARKS:
+            raise ValueError(f"{where}: checked must be one of {', '.join(map(repr, MARKS))}, got {row['checked']!r}")
         try:
             float(row["value"])
         except ValueError:
@@ -72,13 +75,15 @@ def ours(summary: pd.DataFrame, row: pd.Series) -> tuple[str, str]:
         return "not run", row["ours_model"]
     if spec.select:
         frame = FILTERS[spec.select](frame)
-    stats = seed_stats(frame, ["dataset"], [row["metric"]])
+    stats = seed_stats(frame, spec.column, [row["metric"]])
     stats = stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
     if stats.empty:  # the runs are there, but no seed produced this metric
         return "failed", row["ours_model"]
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
     cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]))
-    return cell, best["model"]
+    # the best setting (e.g. features, starts) when the task has several per dataset
+    setting = best["column"][len(row["dataset"]):].strip()
+    return cell, f"{best['model']} {setting}".strip()
 
 
 def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
@@ -87,7 +92,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
     rows = []
     for _, row in reported.iterrows():
         cell, model = ours(summary, row)
-        mark = "" if row["checked"] == "paper" else "*"
+        mark = MARKS[row["checked"]]
         rows.append({
             "Task": TASKS[row["task"]].title,
             "Dataset": row["dataset"],
@@ -102,7 +107,8 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
     cited = "; ".join(f"[{i + 1}] {latex_escape(source)}" for i, source in enumerate(sources))
     caption = (
         "Published numbers next to ours (mean $\\pm$ sd over seeds; our named counterpart, or our best model "
-        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself. "
+        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself; "
+        "\u2020 a claim made in the talk (a bound, not a table entry). "
         f"Sources: {cited}."
     )
     plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds LaTeX ($\\pm$)
