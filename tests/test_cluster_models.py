@@ -79,3 +79,21 @@ def test_kmeansnet_keeps_the_start_with_the_lowest_kmeans_objective(digits):
     assert best.inertia_ == pytest.approx(objective, rel=1e-4)
     with pytest.raises(ValueError, match="n_init"):
         KMeansNet(10, n_init=0).fit(x)
+
+
+def test_clustering_task_records_the_starts_setting(tmp_path):
+    from dpbench.cli import UserError
+    from dpbench.io import read_json, save_tensors
+    from dpbench.tasks import clustering
+
+    x, y = make_blobs(60, n_features=16, centers=3, random_state=0)
+    features = tmp_path / "features.pt"
+    save_tensors(features, {"features": torch.tensor(x, dtype=torch.float32), "labels": torch.tensor(y)})
+    for n_init, label in ((1, "1 start"), (10, "best of 10")):
+        pred, out = tmp_path / f"pred{n_init}.pt", tmp_path / f"metrics{n_init}.json"
+        clustering.fit(str(features), "kmeans", 0, {"n_init": n_init}, "cpu", str(pred))
+        clustering.evaluate(str(pred), str(features), "blobs", "pixels", "kmeans", 0, str(out))
+        assert {r["starts"] for r in read_json(out)["records"]} == {label}
+    assert clustering.starts_label({"epochs": 3}) == "1 start"  # kmeansnet_tell: no restarts
+    with pytest.raises(UserError, match="n_init.*kmeansnet_tell"):
+        clustering.build_model("kmeansnet_tell", 3, 0, torch.device("cpu"), {"n_init": 10})
