@@ -130,7 +130,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
 
     Parameters: ``n_clusters``; ``epochs`` (the authors ran 3001); ``batch_size`` (256; capped at
     the number of samples); ``alpha`` (0.001); ``encoder`` ('auto': NetConv for square grayscale
-    images, Net otherwise; or 'conv' / 'mlp'); ``random_state`` (int) seeds the initialisation,
+    images, Net otherwise; or 'conv' / 'mlp'); ``random_state`` (int; None is 0) seeds the initialisation,
     the shuffling and dropout; ``device``. Inputs are expected in [0, 1] (the decoder ends in a sigmoid).
 
     Learned attributes: ``network_``, ``cluster_centers_`` (k x 10, unit rows, in the latent space),
