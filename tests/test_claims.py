@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dpbench.cli import UserError, main
+from dpbench.cli import main
+from dpbench.params import UserError
 from dpbench.report.claims import evaluate, load_claims
 from dpbench.report.scorecard import html_table, latex_table, print_scorecard
 

@@ -44,7 +44,7 @@ def test_kmeansnet_layer_is_the_kmeans_distance():
 
 def test_kmeansnet_recovers_separated_blobs():
     x, y = make_blobs(400, n_features=5, centers=4, cluster_std=0.5, random_state=0)
-    model = KMeansNet(4, epochs=20, seed=0).fit(torch.tensor(x, dtype=torch.float32))
+    model = KMeansNet(4, epochs=20, random_state=0).fit(torch.tensor(x, dtype=torch.float32))
     assert clustering_accuracy(y, model.labels_.numpy()) == 1.0
     assert model.cluster_centers_.shape == (4, 5)
     assert model.loss_history_[-1] < model.loss_history_[0]
@@ -53,8 +53,8 @@ def test_kmeansnet_recovers_separated_blobs():
 
 def test_kmeansnet_on_digits_is_reproducible_and_sensible(digits):
     x, y = digits
-    a = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
-    b = KMeansNet(10, epochs=5, seed=1).fit_predict(x)
+    a = KMeansNet(10, epochs=5, random_state=1).fit_predict(x)
+    b = KMeansNet(10, epochs=5, random_state=1).fit_predict(x)
     assert torch.equal(a, b)
     assert clustering_scores(y, a.numpy())["nmi"] > 0.5
 
@@ -66,15 +66,33 @@ def test_kmeans_on_cuda_matches_cpu(digits):
     cpu = KMeans(10, n_init=3, seed=0).fit(x)
     gpu = KMeans(10, n_init=3, seed=0, device="cuda").fit(x)
     assert gpu.inertia_ == pytest.approx(cpu.inertia_, rel=1e-3)
-    KMeansNet(10, epochs=2, seed=0, device="cuda").fit(x)
+    KMeansNet(10, epochs=2, random_state=0, device="cuda").fit(x)
 
 
 def test_kmeansnet_keeps_the_start_with_the_lowest_kmeans_objective(digits):
     x, _ = digits
-    one = KMeansNet(10, epochs=3, n_init=1, seed=1).fit(x)
-    best = KMeansNet(10, epochs=3, n_init=3, seed=1).fit(x)
+    one = KMeansNet(10, epochs=3, n_init=1, random_state=1).fit(x)
+    best = KMeansNet(10, epochs=3, n_init=3, random_state=1).fit(x)
     assert best.inertia_ <= one.inertia_  # its first start is the single-start run
     objective = float((torch.cdist(x, best.cluster_centers_) ** 2).min(1).values.sum())
     assert best.inertia_ == pytest.approx(objective, rel=1e-4)
     with pytest.raises(ValueError, match="n_init"):
-        KMeansNet(10, n_init=0)
+        KMeansNet(10, n_init=0).fit(x)
+
+
+def test_clustering_task_records_the_starts_setting(tmp_path):
+    from dpbench.io import read_json, save_tensors
+    from dpbench.params import UserError
+    from dpbench.tasks import clustering
+
+    x, y = make_blobs(60, n_features=16, centers=3, random_state=0)
+    features = tmp_path / "features.pt"
+    save_tensors(features, {"features": torch.tensor(x, dtype=torch.float32), "labels": torch.tensor(y)})
+    for n_init, label in ((1, "1 start"), (10, "best of 10")):
+        pred, out = tmp_path / f"pred{n_init}.pt", tmp_path / f"metrics{n_init}.json"
+        clustering.fit(str(features), "kmeans", 0, {"n_init": n_init}, "cpu", str(pred))
+        clustering.evaluate(str(pred), str(features), "blobs", "pixels", "kmeans", 0, str(out))
+        assert {r["starts"] for r in read_json(out)["records"]} == {label}
+    assert clustering.starts_label({"epochs": 3}) == "1 start"  # kmeansnet_tell: no restarts
+    with pytest.raises(UserError, match="n_init.*kmeansnet_tell"):
+        clustering.build_model("kmeansnet_tell", 3, 0, torch.device("cpu"), {"n_init": 10})

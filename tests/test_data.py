@@ -76,5 +76,39 @@ def test_unavailable_weights_give_a_clear_error(monkeypatch, tmp_path):
 
     monkeypatch.setattr(torchvision.models, "resnet50", offline)
     data = prepare_dataset("digits", tmp_path, tmp_path / "d.pt")
-    with pytest.raises(WeightsUnavailableError, match="resnet50.*network unreachable"):
+    with pytest.raises(WeightsUnavailableError, match=r"resnet50.*network unreachable.*place the checkpoint file under .*checkpoints"):
         extract_features(data, "resnet50", torch.device("cpu"))
+
+
+def test_mnist_local_copy_is_used_offline(mnist_dir, tmp_path, monkeypatch):
+    import urllib.request
+
+    from torchvision.datasets import MNIST
+
+    from dpbench.data.datasets import DATASETS, copy_local_mnist
+
+    if not all((mnist_dir / name).exists() for name, _ in MNIST.resources):
+        pytest.skip(f"the official MNIST training files are not in {mnist_dir}")
+
+    def offline(*_, **__):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert copy_local_mnist(mnist_dir, tmp_path / "raw")
+    data = DATASETS["mnist"](tmp_path / "raw", True)  # torchvision finds the files: no download
+    assert data["images"].shape == (70000, 1, 28, 28) and int(data["split"].sum()) == 10000
+
+
+def test_mnist_local_copy_missing_or_corrupt(tmp_path):
+    from torchvision.datasets import MNIST
+
+    from dpbench.data.datasets import copy_local_mnist
+
+    local = tmp_path / "local"
+    local.mkdir()
+    assert not copy_local_mnist(local, tmp_path / "raw")  # nothing there: download instead
+    assert not (tmp_path / "raw").exists()
+    for name, _ in MNIST.resources:
+        (local / name).write_bytes(b"not mnist")
+    with pytest.raises(ValueError, match="checksum mismatch.*train-images"):
+        copy_local_mnist(local, tmp_path / "raw")

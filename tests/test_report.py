@@ -56,12 +56,24 @@ def test_html_twin_of_the_latex_table(summary, tmp_path):
     bold_cells = re.search(r"([^{}]*)\{\s*font-weight: bold", html).group(1).count("_row")
     assert bold_cells == (tmp_path / "t.tex").read_text().count(r"\bfseries") == 3
     assert "mean ± sd over 2 seeds" in html
+def test_clustering_starts_settings_are_columns_with_their_worst_seed(summary, tmp_path):
+    single = summary.assign(starts="1 start")
+    restarted = summary[summary.metric == "acc"].assign(starts="best of 10", value=0.95)
+    frame = pd.concat([single, restarted], ignore_index=True)
+    latex = task_table(frame, "clustering").to_latex()
+    assert "digits (1 start)" in latex and "digits (best of 10)" in latex
+    lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
+    assert "0.850 $\\pm$ 0.071; worst 0.800" in lines["kmeans"]
+    for name in FIGURES["clustering"]:
+        write_figure(frame, name, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
 
 
 def test_format_cell():
     assert format_cell(0.5, 0.1, 3, 3, 2) == r"0.50 $\pm$ 0.10"
     assert format_cell(0.5, float("nan"), 1, 1, 2) == "0.50"
     assert format_cell(float("nan"), float("nan"), 0, 3, 2) == "failed"
+    assert format_cell(0.5, 0.1, 3, 3, 2, worst=0.3) == r"0.50 $\pm$ 0.10; worst 0.30"
 
 
 def test_missing_metrics_file_is_named(tmp_path):

@@ -1,7 +1,7 @@
 """The workflow on a real (single-node, localhost) SLURM cluster, through the project's SLURM profile.
 
 Starts munged + slurmctld + slurmd from Debian's slurm-wlm (installed with apt-get when missing and
-we are root; skipped otherwise), runs the quick preset's clustering task with seeds 0 and 1 through
+we are root; skipped otherwise), runs the quick preset's clustering task with seeds 0 and 1, single start, through
 ``--profile`` derived from ``workflow/profiles/slurm`` (the node has no GPU and 2 CPUs, so GPU
 requests are set to 0 and threads to 1), then checks that
 
@@ -68,7 +68,8 @@ def subset_config(path: Path) -> Path:
     """The quick preset's clustering task on two seeds; every other task switched off."""
     merged = yaml.safe_load((REPO / "config.yaml").read_text())
     merged.update(yaml.safe_load((REPO / "workflow" / "presets" / "quick.yaml").read_text()))
-    config = {"seeds": SEEDS, "clustering": {"enabled": True, "datasets": ["digits"], "cnn_features": [], "models": MODELS}}
+    config = {"seeds": SEEDS, "clustering": {"enabled": True, "datasets": ["digits"], "cnn_features": [], "models": MODELS,
+                                 "seeds": SEEDS, "n_init": [1]}}  # quick.yaml gives clustering ten seeds
     for key, value in merged.items():
         if key != "clustering" and isinstance(value, dict) and "enabled" in value:
             config[key] = {"enabled": False}

@@ -40,6 +40,7 @@ class ModelSpec:
     tasks: tuple[str, ...]
     label: str  # how tables and figures name it
     ista_at_init: dict[str, Any] | None = None  # options under which layer t equals ISTA's iterate t
+    restarts: bool = False  # clustering: takes n_init (the best of n starts by its objective)
 
     def load(self) -> type:
         """The implementing class (imports its module)."""
@@ -51,8 +52,8 @@ def _sparse(name: str, cls: str, label: str, learned: bool = True, ista_at_init:
     return ModelSpec(name, f"dpbench.sparse.{cls}", "sparse", learned, learned, SPARSE_TASKS, label, ista_at_init)
 
 
-def _cluster(name: str, cls: str, label: str, learned: bool, needs_gpu: bool) -> ModelSpec:
-    return ModelSpec(name, cls, "cluster", learned, needs_gpu, ("clustering",), label)
+def _cluster(name: str, cls: str, label: str, learned: bool, needs_gpu: bool, restarts: bool = True) -> ModelSpec:
+    return ModelSpec(name, cls, "cluster", learned, needs_gpu, ("clustering",), label, restarts=restarts)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -61,6 +62,8 @@ MODELS: dict[str, ModelSpec] = {
         _cluster("kmeans", "dpbench.cluster.kmeans:KMeans", "k-means", learned=False, needs_gpu=True),
         _cluster("sklearn_kmeans", "sklearn.cluster:KMeans", "k-means (scikit-learn)", learned=False, needs_gpu=False),
         _cluster("kmeansnet", "dpbench.cluster.kmeansnet:KMeansNet", "k-meansNet", learned=True, needs_gpu=True),
+        # trains from one random initialisation, as TELL's released code does (no n_init)
+        _cluster("kmeansnet_tell", "dpbench.cluster.kmeansnet_tell:KMeansNetTELL", "k-meansNet (TELL)", learned=True, needs_gpu=True, restarts=False),
         _sparse("ista", "ista:ISTA", "ISTA", learned=False, ista_at_init={}),
         _sparse("fista", "fista:FISTA", "FISTA", learned=False),
         _sparse("lista", "lista:LISTA", "LISTA", ista_at_init={}),

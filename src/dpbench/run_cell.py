@@ -55,7 +55,8 @@ def _synthetic(config: dict[str, Any], model: str, dataset: str, seed: int, devi
 def _prepared(config: dict[str, Any], dataset: str) -> Path:
     """The prepared tensor file of an image dataset, downloaded and prepared first if need be."""
     raw, prepared = jobs.raw_dir(config, dataset), Path(f"{config['data_dir']}/prepared/{dataset}.pt")
-    _ensure(Path(raw), ["download", "--dataset", dataset, "--raw-dir", raw])
+    local = ["--local-dir", config["mnist_dir"]] if dataset == "mnist" and config.get("mnist_dir") else []
+    _ensure(Path(raw), ["download", "--dataset", dataset, "--raw-dir", raw, *local])
     _ensure(prepared, ["prepare", "--dataset", dataset, "--raw-dir", raw, "--output", str(prepared)])
     return prepared
 
@@ -65,8 +66,9 @@ def _clustering(config: dict[str, Any], model: str, dataset: str, seed: int, dev
     features = Path(f"{config['data_dir']}/features/{dataset}/pixels.pt")
     _ensure(features, ["features", "--input", str(prepared), "--kind", "pixels", "--device", "cpu", "--output", str(features)])
     pred, result = out / "pred.pt", out / "metrics.json"
+    n_init = jobs.cluster_starts(config, model)[0]
     _call(["cluster-fit", "--features", str(features), "--model", model, "--seed", str(seed),
-           "--params", jobs.dumps(jobs.cluster_params(config, model)), "--device", device, "--output", str(pred)])
+           "--params", jobs.dumps(jobs.cluster_params(config, model, n_init)), "--device", device, "--output", str(pred)])
     _call(["cluster-evaluate", "--pred", str(pred), "--features", str(features), "--dataset", dataset,
            "--feature-kind", "pixels", "--model", model, "--seed", str(seed), "--output", str(result)])
     return [result]

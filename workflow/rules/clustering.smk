@@ -1,4 +1,4 @@
-CLUSTER_JOB = "clustering/{dataset}/{features}/{model}/seed{seed}"
+CLUSTER_JOB = "clustering/{dataset}/{features}/{model}/init{n_init}/seed{seed}"
 CLUSTER_DIR = f"{RESULTS}/{CLUSTER_JOB}"
 
 
@@ -6,9 +6,10 @@ def clustering_results():
     cfg = config["clustering"]
     runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
     return [
-        f"{CLUSTER_DIR}/metrics.json".format(dataset=d, features=f, model=m, seed=s)
+        CLUSTER_DIR.format(dataset=d, features=f, model=m, n_init=n, seed=s) + "/metrics.json"
         for d, f in runs
         for m in cfg["models"]
+        for n in jobs.cluster_starts(config, m)
         for s in task_seeds("clustering")
     ]
 
@@ -25,13 +26,15 @@ rule cluster_fit:
         f"{RESULTS}/logs/{CLUSTER_JOB}/fit.log",
     benchmark:
         f"{RESULTS}/benchmarks/{CLUSTER_JOB}/fit.tsv"
+    wildcard_constraints:
+        n_init=r"\d+",
     conda:
         DPBENCH_ENV
     threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
     resources:
         gpu=lambda w: int(needs_gpu(w.model)),
     params:
-        hp=lambda w: jobs.dumps(jobs.cluster_params(config, w.model)),
+        hp=lambda w: jobs.dumps(jobs.cluster_params(config, w.model, w.n_init)),
         device=lambda w: job_device(needs_gpu(w.model)),
         speed=lambda w: speed_flags(needs_gpu(w.model)),
     shell:

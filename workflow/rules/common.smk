@@ -98,7 +98,9 @@ def summary_figure_names():
 def report_outputs():
     """The table and figures of every enabled task, the table of published numbers and the claims scorecard."""
     tables = [f"{RESULTS}/tables/{task}.tex" for task in enabled_tasks()]
-    tables += [f"{RESULTS}/tables/{name}" for name in ("paper_comparison.tex", "claims.tex", "claims.html")] if tables else []
+    tables += (
+        [f"{RESULTS}/tables/{name}" for name in ("paper_comparison.tex", "claims.tex", "claims.html")] if tables else []
+    )
     figures = [
         f"{RESULTS}/figures/{name}.{ext}"
         for task in enabled_tasks()

@@ -14,8 +14,14 @@ rule download:
     retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
     conda:
         DPBENCH_ENV
+    params:
+        local=lambda w: (
+            f"--local-dir {shlex.quote(config['mnist_dir'])}"
+            if w.dataset == "mnist" and config.get("mnist_dir")
+            else ""
+        ),
     shell:
-        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {output:q} 2> {log:q}"
+        "{DPBENCH} download --dataset {wildcards.dataset} --raw-dir {output:q} {params.local} 2> {log:q}"
 
 
 rule prepare:

@@ -22,6 +22,7 @@ import logging
 import math
 
 import torch
+from sklearn.base import BaseEstimator, ClusterMixin
 from torch import nn
 
 from dpbench.cluster.kmeans import kmeans_plusplus
@@ -56,24 +57,25 @@ class KMeansNetModule(nn.Module):
         return (assign * dist).sum(1).mean()
 
 
-class KMeansNet:
-    """Scikit-learn-style estimator around :class:`KMeansNetModule`.
+class KMeansNet(ClusterMixin, BaseEstimator):
+    """Scikit-learn estimator around :class:`KMeansNetModule` (takes and returns torch tensors).
 
     ``tau`` is the softmax temperature, given relative to the data's mean squared distance to
     its mean (so one value suits pixels and CNN features alike); ``tau_final`` anneals it.
-    ``n_init`` trains from that many k-means++ seedings and keeps the lowest ``inertia_``.
+    ``n_init`` trains from that many k-means++ seedings and keeps the lowest ``inertia_``;
+    ``random_state`` (int) seeds the seedings and the shuffling.
     """
 
     def __init__(
         self,
-        n_clusters: int,
+        n_clusters: int = 8,
         tau: float = 0.1,
         tau_final: float | None = 0.01,
         epochs: int = 30,
         batch_size: int = 256,
         lr: float = 0.01,
         n_init: int = 1,
-        seed: int = 0,
+        random_state: int = 0,
         device: str | torch.device = "cpu",
     ) -> None:
         self.n_clusters = n_clusters
@@ -82,16 +84,16 @@ class KMeansNet:
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
-        if n_init < 1:
-            raise ValueError(f"n_init must be at least 1, got {n_init}")
         self.n_init = n_init
-        self.seed = seed
-        self.device = torch.device(device)
+        self.random_state = random_state
+        self.device = device
 
-    def fit(self, x: torch.Tensor) -> KMeansNet:
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
-        generator = torch.Generator().manual_seed(self.seed)
-        torch.manual_seed(self.seed)
+    def fit(self, x: torch.Tensor, y: None = None) -> KMeansNet:
+        if self.n_init < 1:
+            raise ValueError(f"n_init must be at least 1, got {self.n_init}")
+        x = torch.as_tensor(x, dtype=torch.float32).to(torch.device(self.device))
+        generator = torch.Generator().manual_seed(self.random_state)
+        torch.manual_seed(self.random_state)
         scale = float(((x - x.mean(0)) ** 2).sum(1).mean())
         best: tuple[float, KMeansNetModule, list[float]] | None = None
         for start in range(self.n_init):
@@ -107,7 +109,7 @@ class KMeansNet:
 
     def _train(self, x: torch.Tensor, scale: float, generator: torch.Generator) -> tuple[KMeansNetModule, list[float]]:
         """One run from a fresh k-means++ seeding: the trained network and its loss per epoch."""
-        module = KMeansNetModule(kmeans_plusplus(x, self.n_clusters, generator)).to(self.device)
+        module = KMeansNetModule(kmeans_plusplus(x, self.n_clusters, generator)).to(x.device)
         opt = torch.optim.Adam(module.parameters(), lr=self.lr * math.sqrt(scale / x.shape[1]))
         n = len(x)
         tau_end = self.tau if self.tau_final is None else self.tau_final
@@ -115,7 +117,7 @@ class KMeansNet:
         for epoch in progress(range(self.epochs), "k-meansNet epochs"):
             frac = epoch / max(1, self.epochs - 1)
             tau = scale * self.tau * (tau_end / self.tau) ** frac
-            perm = torch.randperm(n, generator=generator).to(self.device)
+            perm = torch.randperm(n, generator=generator).to(x.device)
             total = 0.0
             for start in range(0, n, self.batch_size):
                 batch = x[perm[start : start + self.batch_size]]
@@ -142,8 +144,5 @@ class KMeansNet:
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        x = torch.as_tensor(x, dtype=torch.float32).to(torch.device(self.device))
         return self.module_(x).argmax(1).cpu()
-
-    def fit_predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fit(x).labels_

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from dpbench.data.datasets import DATASETS, load_prepared, prepare_dataset
+from dpbench.data.datasets import DATASETS, copy_local_mnist, load_prepared, prepare_dataset
 from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
 from dpbench.io import save_tensors
 from dpbench.params import UserError
@@ -19,6 +19,8 @@ def _download(args: argparse.Namespace) -> None:
     """Fetch the raw files into their folder (torchvision verifies their checksums)."""
     raw = Path(args.raw_dir)
     raw.mkdir(parents=True, exist_ok=True)  # the workflow's output, also for datasets that ship with a package
+    if args.local_dir and args.dataset == "mnist":
+        copy_local_mnist(args.local_dir, raw)
     try:
         DATASETS[args.dataset](raw, True)
     except (FileNotFoundError, ValueError):
@@ -48,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="download a dataset's raw files (checksummed)")
     p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     p.add_argument("--raw-dir", required=True)
+    p.add_argument("--local-dir", help="mnist: a folder with the official files, used instead of the network when complete")
     p.set_defaults(func=_download)
 
     p = sub.add_parser("prepare", help="cache a downloaded dataset as one tensor file")

@@ -5,7 +5,8 @@ value of a white pixel: 255, or 16 for scikit-learn's digits) and ``split`` (0 =
 
 Sources:
 - ``digits``: scikit-learn's bundled handwritten digits (1,797 real 8x8 images), offline.
-- ``mnist``: torchvision MNIST, train and test merged (70,000 images), as the k-meansNet code does.
+- ``mnist``: torchvision MNIST, train and test merged (70,000 images), as the k-meansNet code does;
+  official files found in a local folder (``mnist_dir``) are copied in, md5-checked, instead of downloaded.
 - ``mnist_test``: the 10,000 real MNIST test images from a local folder holding the official
   ``t10k-*-idx?-ubyte.gz`` files (checked against their official md5s).
 - ``cifar10``: torchvision CIFAR-10, train and test merged (60,000 images).
@@ -69,6 +70,29 @@ def _digits(raw_dir: Path, download: bool) -> dict[str, object]:
     bunch = load_digits()
     images = bunch.images.astype(np.uint8)[:, None]
     return {"images": images, "labels": bunch.target, "split": np.zeros(len(images), np.int8), "scale": 16.0}
+
+
+def copy_local_mnist(local_dir: str | Path, raw_dir: str | Path) -> bool:
+    """Copy the four official MNIST files from ``local_dir`` into ``raw_dir/MNIST/raw`` (where
+    torchvision looks, and then skips the download), checking torchvision's md5s. False, copying
+    nothing, when any file is missing from ``local_dir``; a checksum mismatch is an error."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import check_integrity
+
+    sources = [(Path(local_dir) / name, md5) for name, md5 in MNIST.resources]
+    missing = [str(path) for path, _ in sources if not path.is_file()]
+    if missing:
+        log.info("mnist: no local copy (missing %s); downloading instead", ", ".join(missing))
+        return False
+    target = Path(raw_dir) / "MNIST" / "raw"
+    target.mkdir(parents=True, exist_ok=True)
+    for path, md5 in sources:
+        if not check_integrity(str(path), md5):
+            raise ValueError(f"mnist: checksum mismatch for {path} (expected md5 {md5})")
+        if not check_integrity(str(target / path.name), md5):
+            shutil.copyfile(path, target / path.name)
+    log.info("mnist: copied the official files from %s into %s", local_dir, target)
+    return True
 
 
 def _mnist(raw_dir: Path, download: bool) -> dict[str, object]:

@@ -57,6 +57,8 @@ def clustering_bars(frame: pd.DataFrame) -> plt.Figure:
     frame = frame[frame["metric"].isin(["acc", "nmi", "ari"])].copy()
     frame["metric"] = frame["metric"].map(METRIC_LABELS)
     frame["dataset"] = frame["dataset"] + frame["features"].map(lambda f: "" if f == "pixels" else f"\n({f})")
+    if "starts" in frame and frame["starts"].nunique() > 1:
+        frame["dataset"] = frame["dataset"] + "\n" + frame["starts"].fillna("")
     models = _ordered(frame["model"])
     grid = sns.catplot(
         data=frame, kind="bar", x="dataset", y="value", hue="model", col="metric",
@@ -65,6 +67,26 @@ def clustering_bars(frame: pd.DataFrame) -> plt.Figure:
     )
     grid.set_axis_labels("", "score (mean ± sd over seeds)")
     grid.set_titles("{col_name}")
+    grid.set(ylim=(0, 1))
+    return grid.figure
+
+
+def clustering_seeds(frame: pd.DataFrame) -> plt.Figure:
+    """Per-seed ACC of every model side by side (one dot a seed), a panel per dataset and starts
+    setting: the spread over initialisations at a glance."""
+    frame = frame[frame["metric"] == "acc"].copy()
+    frame["dataset"] = frame["dataset"] + frame["features"].map(lambda f: "" if f == "pixels" else f" ({f})")
+    if "starts" not in frame:
+        frame["starts"] = "1 start"
+    models = _ordered(frame["model"])
+    grid = sns.catplot(
+        data=frame, kind="strip", x="model", y="value", hue="model", col="dataset", row="starts",
+        order=models, hue_order=models, palette=model_palette(models), jitter=0.15, size=6, alpha=0.8,
+        height=3.2, aspect=1.3, sharey=True, legend=False,
+    )
+    grid.set_axis_labels("", "ACC (one dot per seed)")
+    grid.set_titles("{col_name}, {row_name}")
+    grid.tick_params(axis="x", rotation=30)
     grid.set(ylim=(0, 1))
     return grid.figure
 
@@ -108,7 +130,7 @@ def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:
 
 # task -> {figure name: function of the task's rows}
 FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
-    "clustering": {"clustering_scores": clustering_bars},
+    "clustering": {"clustering_scores": clustering_bars, "clustering_seeds": clustering_seeds},
     "synthetic": {"synthetic_nmse_vs_layers": lambda f: metric_vs_layers(f, "nmse_db")},
     "classification_unsupervised": {
         "classification_unsupervised_accuracy": accuracy_bars,

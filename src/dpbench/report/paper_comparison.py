@@ -10,7 +10,8 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
 - ``setting``: the paper's setting in a few words; ``source``: the citation, with where the
   number was read; ``checked``: how it was read, one of ``specs.CHECKED``: ``paper`` (printed in
   the paper itself), ``figure-digitized`` (read off its figure), ``secondary`` (read in a table that
-  quotes it: say which in ``source``) or ``talk``.
+  quotes it: say which in ``source``) or ``talk`` (a claim made in the talk this suite comes from:
+  a bound, not a measured table entry).
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -76,13 +77,15 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
         return "not run", row["ours_model"]
     if spec.select:
         frame = FILTERS[spec.select](frame)
-    stats = seed_stats(frame, ["dataset"], [row["metric"]])
+    stats = seed_stats(frame, spec.column, [row["metric"]])
     stats = stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
     if stats.empty:  # the runs are there, but no seed produced this metric
         return "failed", row["ours_model"]
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
     cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]), flavour)
-    return cell, best["model"]
+    # the best setting (e.g. features, starts) when the task has several per dataset
+    setting = best["column"][len(row["dataset"]):].strip()
+    return cell, f"{best['model']} {setting}".strip()
 
 
 def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Flavour = "latex") -> Styler:
@@ -111,7 +114,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Fla
     caption = (
         f"Published numbers next to ours (mean {PLUS_MINUS[flavour]} sd over seeds; our named counterpart, or our best model "
         "where we have none). Unmarked: printed in the paper; * read in a table that quotes the paper; "
-        "(fig.) read off the paper's figure; (talk) said in a talk. "
+        "(fig.) read off the paper's figure; (talk) a claim made in the talk (a bound, not a table entry). "
         f"Sources: {cited}."
     )
     plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds markup (PLUS_MINUS)

@@ -74,12 +74,19 @@ class TaskSpec:
     column: list[str] = field(default_factory=lambda: ["dataset"])
     select: str | None = None  # name of a row filter in FILTERS
     figures: list[str] = field(default_factory=list)  # drawn from summary.csv by dpbench.report.figures
+    worst_seed: bool = False  # cells also give the worst seed's value (robustness to initialisation)
 
 
 FILTERS = {"at_max_layers": at_max_layers}
 
 TASKS: dict[str, TaskSpec] = {
-    "clustering": TaskSpec("Clustering", ["acc", "nmi", "ari"], column=["dataset", "features"], figures=["clustering_scores"]),
+    "clustering": TaskSpec(
+        "Clustering",
+        ["acc", "nmi", "ari", "fit_seconds"],
+        column=["dataset", "features", "starts"],
+        worst_seed=True,
+        figures=["clustering_scores", "clustering_seeds"],
+    ),
     "synthetic": TaskSpec(
         "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers"]
     ),

@@ -22,8 +22,7 @@ from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
     parts = [str(row[c]) for c in columns if c in row and not pd.isna(row[c])]
-    if len(parts) > 1 and parts[1] == "pixels":
-        parts = parts[:1]
+    parts = parts[:1] + [p for p in parts[1:] if p != "pixels"]
     return parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
 
 
@@ -33,7 +32,10 @@ def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str]) -> p
     frame["column"] = frame.apply(_column_label, axis=1, columns=columns)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
     grouped = frame.groupby(["model", "column", "metric"], dropna=True)["value"]
-    stats = grouped.agg(mean="mean", sd="std", n_ok="count", n_total="size").reset_index()
+    stats = grouped.agg(mean="mean", sd="std", n_ok="count", n_total="size", low="min", high="max").reset_index()
+    higher = stats["metric"].map(lambda m: HIGHER_IS_BETTER.get(m, True))
+    stats["worst"] = stats["low"].where(higher, stats["high"])
+    stats = stats.drop(columns=["low", "high"])
     # a seed that failed outright (no records) still counts against every metric of its cell
     totals = frame.groupby(["model", "column"])["seed"].nunique().rename("n_seeds").reset_index()
     stats = stats.merge(totals, on=["model", "column"])
@@ -54,12 +56,18 @@ HTML_STYLES = [
 ]
 
 
-def format_cell(mean: float, sd: float, n_ok: int, n_total: int, digits: int, flavour: Flavour = "latex") -> str:
+def format_cell(
+    mean: float, sd: float, n_ok: int, n_total: int, digits: int, flavour: Flavour = "latex", worst: float | None = None
+) -> str:
+    """``mean ± sd`` in the output's markup, with ``; worst w`` when ``worst`` (the worst seed) is given
+    and there are several seeds; ``failed`` when no seed finished, ``(k/n)`` when some did not."""
     if n_ok == 0 or math.isnan(mean):
         return "failed"
     text = f"{mean:.{digits}f}"
     if n_ok > 1 and not math.isnan(sd):
         text += f" {PLUS_MINUS[flavour]} {sd:.{digits}f}"
+        if worst is not None:
+            text += f"; worst {worst:.{digits}f}"
     if n_ok < n_total:
         text += f" ({n_ok}/{n_total})"
     return text
@@ -91,7 +99,10 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
             key = (col, METRIC_LABELS.get(metric, metric))
             sub = stats[(stats["column"] == col) & (stats["metric"] == metric)].set_index("model")
             for model, row in sub.iterrows():
-                cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric), flavour)
+                worst = row["worst"] if spec.worst_seed else None
+                cells.loc[model, key] = format_cell(
+                    row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric), flavour, worst
+                )
             means = sub["mean"].dropna()
             if len(means) > 1:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
@@ -112,7 +123,8 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                 cells.loc[model, key] = "failed"
     n_seeds = int(frame["seed"].nunique())
     caption = (
-        f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}; best mean per column in bold; "
+        f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
+        f"{'; worst: the worst seed' if spec.worst_seed else ''}; best mean per column in bold; "
         "(k/n) marks cells where only k of n seeds finished."
     )
     styler = cells.style.apply(lambda _: np.where(bold, "font-weight: bold;", ""), axis=None)

@@ -1,7 +1,9 @@
 """The clustering task: fit a clustering model on a feature file, then score its labels.
 
 ``cluster-fit`` writes the predicted labels (and the run's metadata); ``cluster-evaluate`` turns them
-into ACC (Hungarian matching), NMI and ARI in a per-job result file.
+into ACC (Hungarian matching), NMI and ARI in a per-job result file. Each record names its starts
+setting (``1 start`` or ``best of n``, from the model's ``n_init``), so single-start and restarted
+runs of a model stay apart in the table and figures.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from dpbench.cluster import KMeans, KMeansNet
+from dpbench.cluster import KMeans, KMeansNet, KMeansNetTELL
 from dpbench.io import load_tensors, save_tensors
 from dpbench.metrics import clustering_scores
 from dpbench.params import UserError, parse_params
@@ -33,8 +35,12 @@ MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
         {"n_init", "max_iter", "tol"},
     ),
     "kmeansnet": (
-        lambda k, seed, device, **p: KMeansNet(k, seed=seed, device=device, **p),
+        lambda k, seed, device, **p: KMeansNet(k, random_state=seed, device=device, **p),
         {"tau", "tau_final", "epochs", "batch_size", "lr", "n_init"},
+    ),
+    "kmeansnet_tell": (
+        lambda k, seed, device, **p: KMeansNetTELL(k, random_state=seed, device=str(device), **p),
+        {"epochs", "batch_size", "alpha", "encoder"},
     ),
     "sklearn_kmeans": (
         lambda k, seed, device, **p: SklearnKMeans(k, random_state=seed, **p),
@@ -78,6 +84,12 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     save_tensors(output, {"pred": pred, "meta_json": json.dumps(meta)})
 
 
+def starts_label(params: dict[str, Any]) -> str:
+    """The starts setting of a run: ``1 start`` or ``best of n`` (models without ``n_init`` start once)."""
+    n_init = int(params.get("n_init", 1))
+    return "1 start" if n_init == 1 else f"best of {n_init}"
+
+
 def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
     """Score saved predictions against the true labels and write the per-job result file."""
     pred = load_tensors(pred_path)
@@ -89,8 +101,9 @@ def evaluate(pred_path: str, features_path: str, dataset: str, features: str, mo
         return
     scores = clustering_scores(labels.numpy(), pred["pred"].numpy())
     log.info("%s %s/%s seed %d: %s", model, dataset, features, seed, scores)
-    records = [{"metric": m, "value": v, "features": features} for m, v in scores.items()]
-    records.append({"metric": "fit_seconds", "value": meta["fit_seconds"], "features": features})
+    sweep = {"features": features, "starts": starts_label(meta["params"])}
+    records = [{"metric": m, "value": v} | sweep for m, v in scores.items()]
+    records.append({"metric": "fit_seconds", "value": meta["fit_seconds"]} | sweep)
     write_result(output, **ident, records=records, params=meta.pop("params"), meta=meta)
 
 

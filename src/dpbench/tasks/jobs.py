@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from dpbench.params import UserError
-from dpbench.registry import options_for
+from dpbench.registry import model_spec, options_for
 from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
@@ -79,9 +79,16 @@ def synthetic_params(config: dict[str, Any], dataset: str, model: str) -> dict[s
     return job_params(config["synthetic"], synthetic_snr(config, dataset), model)
 
 
-def cluster_params(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """A clustering job's hyperparameters."""
-    return options_for(config["clustering"].get("params", {}), model)
+def cluster_starts(config: dict[str, Any], model: str) -> list[int]:
+    """The starts settings (``n_init``) a clustering model runs under: every configured one, or 1 for a
+    model that starts once (``restarts`` in the registry)."""
+    return config["clustering"].get("n_init", [1]) if model_spec(model).restarts else [1]
+
+
+def cluster_params(config: dict[str, Any], model: str, n_init: int) -> dict[str, Any]:
+    """A clustering job's hyperparameters: the model's configured ones plus the job's ``n_init``."""
+    params = options_for(config["clustering"].get("params", {}), model)
+    return {**params, "n_init": int(n_init)} if model_spec(model).restarts else params
 
 
 def images_layers(config: dict[str, Any]) -> str:
