@@ -19,14 +19,20 @@ from dpbench.sparse.fista import FISTA
 from dpbench.sparse.ista import ISTA
 from dpbench.sparse.lista import LISTA
 from dpbench.sparse.lista_cp import LISTACP
+from dpbench.sparse.lista_cpss import LISTACPSS
+from dpbench.sparse.lista_ss import LISTASS
 from dpbench.sparse.sc2net import SC2Net
 from dpbench.sparse.slstm_output_gate import SLSTMOutputGate
+from dpbench.sparse.tilista import TiLISTA
 
 MODELS: dict[str, type[SparseEncoder]] = {
     "ista": ISTA,
     "fista": FISTA,
     "lista": LISTA,
+    "lista_ss": LISTASS,
     "lista_cp": LISTACP,
+    "lista_cpss": LISTACPSS,
+    "tilista": TiLISTA,
     "alista": ALISTA,
     "sc2net": SC2Net,
     "slstm_output_gate": SLSTMOutputGate,
@@ -56,10 +62,13 @@ __all__ = [
     "ISTA",
     "LISTA",
     "LISTACP",
+    "LISTACPSS",
+    "LISTASS",
     "MODELS",
     "SC2Net",
     "SLSTMOutputGate",
     "SparseEncoder",
+    "TiLISTA",
     "build_model",
     "check_model",
     "lasso_objective",
