@@ -9,7 +9,8 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
 - ``value``: the number in our units (a reported 81.7 % is 0.817);
 - ``setting``: the paper's setting in a few words; ``source``: the citation, with where the
   number was read; ``checked``: ``paper`` when read in the paper itself, ``secondary`` when read
-  in a table that quotes it (say which in ``source``).
+  in a table that quotes it (say which in ``source``), ``figure-digitized`` when read off a
+  figure's plotted points (the synthetic curves of ``reference_curves.csv``).
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -28,6 +29,7 @@ from dpbench.report.tables import format_cell, metric_digits, seed_stats
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
+CHECKED_MARKS = {"paper": "", "secondary": "*", "figure-digitized": "+"}
 
 
 _LATEX_SPECIALS = str.maketrans({c: f"\\{c}" for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
@@ -53,8 +55,8 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
             raise ValueError(f"{where}: unknown task {row['task']!r}; expected one of {sorted(TASKS)}")
         if row["metric"] not in TASKS[row["task"]].metrics:
             raise ValueError(f"{where}: metric {row['metric']!r} is not reported for task {row['task']!r}")
-        if row["checked"] not in ("paper", "secondary"):
-            raise ValueError(f"{where}: checked must be 'paper' or 'secondary', got {row['checked']!r}")
+        if row["checked"] not in CHECKED_MARKS:
+            raise ValueError(f"{where}: checked must be 'paper' or 'secondary' or 'figure-digitized', got {row['checked']!r}")
         try:
             float(row["value"])
         except ValueError:
@@ -87,7 +89,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
     rows = []
     for _, row in reported.iterrows():
         cell, model = ours(summary, row)
-        mark = "" if row["checked"] == "paper" else "*"
+        mark = CHECKED_MARKS[row["checked"]]
         rows.append({
             "Task": TASKS[row["task"]].title,
             "Dataset": row["dataset"],
@@ -102,7 +104,8 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame) -> Styler:
     cited = "; ".join(f"[{i + 1}] {latex_escape(source)}" for i, source in enumerate(sources))
     caption = (
         "Published numbers next to ours (mean $\\pm$ sd over seeds; our named counterpart, or our best model "
-        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself. "
+        "where we have none). * marks a number read in a table that quotes the paper, not in the paper itself; "
+        "+ a number read off a figure of the paper (figure-digitized). "
         f"Sources: {cited}."
     )
     plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds LaTeX ($\\pm$)

@@ -52,6 +52,33 @@ def metric_digits(metric: str) -> int:
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
+PUBLISHED_LABEL = "paper @16"
+
+
+def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame, task: str) -> str:
+    """For the synthetic task, a column per dataset with the papers' NMSE at 16 layers (in place);
+    returns the caption's note on it (empty for other tasks)."""
+    if task != "synthetic":
+        return ""
+    from dpbench.report.reference import PAPERS, load_reference_curves, published_at
+
+    curves = load_reference_curves()
+    added = False
+    for dataset in sorted(frame["dataset"].unique()):
+        values = {model: published_at(curves, 16, dataset, model) for model in cells.index}
+        if not any(values.values()):
+            continue
+        key = (dataset, PUBLISHED_LABEL)
+        cells[key] = [" / ".join(f"{v:.1f}" + ("" if p == PAPERS[0] else "$^a$") for p, v in values[m]) for m in cells.index]
+        bold[key] = False
+        added = True
+    if not added:
+        return ""
+    return (" Column \\emph{paper @16}: NMSE (dB) at 16 layers read off the figures of the LISTA-CPSS paper "
+            "(NeurIPS 2018, Fig. 5) and, marked $^a$, the ALISTA paper (ICLR 2019, Fig. 1), figure-digitized, "
+            "for m = 250, n = 500.")
+
+
 def task_table(summary: pd.DataFrame, task: str) -> Styler:
     """The styled table of ``task`` from the tidy summary frame."""
     spec = TASKS[task]
@@ -79,6 +106,7 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
                 for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(metric_digits(metric) + 3))]:
                     bold.loc[model, key] = True
+    published_note = _add_published(cells, bold, frame, task)
     failed = frame[frame["status"] != "ok"]
     failed_cells = {(row["model"], _column_label(row, spec.column)) for _, row in failed.iterrows()}
     for model, col in sorted(failed_cells):
@@ -95,7 +123,7 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
     n_seeds = int(frame["seed"].nunique())
     caption = (
         f"{spec.title}: mean $\\pm$ sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}; best mean per column in bold; "
-        "(k/n) marks cells where only k of n seeds finished."
+        "(k/n) marks cells where only k of n seeds finished." + published_note
     )
     styler = cells.style.apply(lambda _: np.where(bold, "font-weight: bold;", ""), axis=None)
     styler.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)

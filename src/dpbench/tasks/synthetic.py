@@ -161,7 +161,8 @@ def run_synthetic(
     info: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train (if learnable) and evaluate ``model_name``; one ``nmse_db`` and one ``objective_gap``
-    record per depth ``t = 1..n_layers``. Training resumes from ``checkpoint`` when one is saved.
+    record per depth ``t = 1..n_layers``, and for learned models ``train_steps``, ``train_stages`` and
+    ``train_seconds`` (at ``layers = n_layers``). Training resumes from ``checkpoint`` when one is saved.
     What the training did (:func:`train_model`) is added to ``info`` when given."""
     check_model(model_name)
     params = resolve_params(params)
@@ -189,6 +190,9 @@ def run_synthetic(
             nmse = float((z_t - z_test).pow(2).sum()) / signal
             records.append({"metric": "nmse_db", "value": 10.0 * math.log10(nmse), "layers": t})
             records.append({"metric": "objective_gap", "value": float(lasso_objective(x_test, z_t, D, lam)) - f_ref, "layers": t})
+    if trainable:
+        records += [{"metric": metric, "value": done[key], "layers": T}
+                    for metric, key in (("train_steps", "train_steps"), ("train_stages", "train_stages"), ("train_seconds", "train_time_s"))]
     return records
 
 
