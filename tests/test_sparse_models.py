@@ -187,3 +187,16 @@ def test_support_selection_off_equals_ista_family_at_init(name):
         torch.testing.assert_close(model(x), ista)
     else:
         assert torch.isfinite(model(x)).all()
+
+
+@pytest.mark.parametrize("name", ["lista_ss", "lista_cpss", "tilista", "alista"])
+def test_new_variants_train_unsupervised_as_the_image_and_anomaly_tasks_do(name):
+    """The image and anomaly tasks build every model with build_model and train it with train_encoder."""
+    from dpbench.sparse.train import train_encoder
+
+    D, _ = _problem(dtype=torch.float32)
+    x = torch.randn(64, 15, generator=torch.Generator().manual_seed(3))
+    model = build_model(name, D, 0.1, 3)
+    result = train_encoder(model, x, D, 0.1, epochs=2, batch_size=32, lr=1e-2, layer_loss="mean",
+                           generator=torch.Generator().manual_seed(0), log_every=0)
+    assert len(result.losses) == 2 and all(np.isfinite(result.losses))
