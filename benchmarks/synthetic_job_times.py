@@ -8,7 +8,8 @@ on a machine with PyTorch alone (``PYTHONPATH=src python3 benchmarks/synthetic_j
 
     python benchmarks/synthetic_job_times.py --device cuda [--tf32] [--compile] [--steps N] [--csv F]
 
-``--steps`` overrides ``n_steps`` (a quick try); the grid total is then not the config's.
+``--steps`` caps the steps of each training stage (``max_steps`` of the staged schedule, ``n_steps``
+of the joint one: a quick try); the grid total is then not the config's.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--configfile", default="config.yaml")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, help="override n_steps (a quick try)")
+    parser.add_argument("--steps", type=int, help="cap max_steps (staged) / n_steps (joint) (a quick try)")
     parser.add_argument("--models", nargs="+", help="default: the config's")
     parser.add_argument("--tf32", action="store_true", help="TF32 on CUDA (the config's tf32: true)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the training step (compile: true)")
@@ -60,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for snr_db in cfg["snr_db"]:
             for model in args.models or cfg["models"]:
-                params = job_params(cfg, snr_db, model) | ({"n_steps": args.steps} if args.steps else {})
+                params = job_params(cfg, snr_db, model) | ({"n_steps": args.steps, "max_steps": args.steps} if args.steps else {})
                 wall, nmse = run_job(model, params, args.seed, args.device, speed, Path(tmp))
                 rows.append({"dataset": dataset_name(snr_db), "model": model, "wall_s": wall, "nmse_db": nmse})
                 print(f"{rows[-1]['dataset']:<22} {model:<18} {wall:>9.1f} {nmse:>10.2f}", flush=True)

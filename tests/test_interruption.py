@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-TIMING_METRICS = {"fit_seconds", "fps"}
+TIMING_METRICS = {"fit_seconds", "fps", "train_seconds"}
 
 
 def workflow_command(results: Path, data: Path, config: Path) -> list[str]:
@@ -32,7 +32,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(repo, tmp_path):
     config.write_text(
         "clustering: {enabled: true, datasets: [digits], models: [kmeans], seeds: [0]}\n"
         "synthetic:\n  enabled: true\n  seeds: [0]\n  models: [ista, lista]\n"
-        "  problem: {n_steps: 1500, log_every: 50}\n"
+        "  problem: {log_every: 50}\n  train: {schedule: joint, n_steps: 1500}\n"
         "images: {enabled: false}\nanomaly: {enabled: false}\n"
     )
     env = {**os.environ, "DPBENCH_CHECKPOINT_SECONDS": "0"}

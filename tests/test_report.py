@@ -148,3 +148,33 @@ def test_a_diverged_model_is_marked_failed_in_the_deepest_layer_tables(tmp_path,
     latex = task_table(load_results(paths), task).to_latex()
     assert next(line for line in latex.splitlines() if line.startswith("ista")).count("-26.0") == 1
     assert "failed" in next(line for line in latex.splitlines() if line.startswith("lista"))
+
+
+def test_synthetic_table_and_figure_carry_the_published_curves(tmp_path):
+    """The papers' NMSE at 16 layers is a column of the synthetic table; their curves are drawn dashed."""
+    data = []
+    for model, final in (("alista", -60.0), ("fista", -10.0), ("sc2net", -20.0)):
+        for seed in range(2):
+            data += [{"task": "synthetic", "dataset": "synthetic_noiseless", "model": model, "seed": seed,
+                      "metric": "nmse_db", "value": final * t / 16, "layers": t, "status": "ok"} for t in (1, 8, 16)]
+    frame = pd.DataFrame(data)
+    latex = task_table(frame, "synthetic").to_latex()
+    lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
+    assert "-70.0$^a$" in lines["alista"]  # ALISTA paper, Fig. 1(a): -69.95 dB, figure-digitized
+    assert "-3.8 / -3.8$^a$" in lines["fista"]  # both papers plot FISTA (-3.84 dB)
+    assert lines["sc2net"].rstrip(" \\").endswith("&")  # no published curve: empty cell
+    assert "figure-digitized" in latex
+    fig = FIGURES["synthetic"]["synthetic_nmse_vs_layers"](frame)
+    dashed = [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() in ("--", "-.")]
+    assert len(dashed) == 3  # ALISTA (one paper) and FISTA (two papers)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_reference_curves_are_shipped_with_source_and_checked_on_every_row():
+    from dpbench.report.reference import load_reference_curves
+
+    curves = load_reference_curves()
+    assert len(curves) > 900 and (curves["checked"] == "figure-digitized").all() and (curves["source"].str.len() > 20).all()
+    at16 = curves[(curves["layer"] == 16) & (curves["dataset"] == "synthetic_noiseless")].set_index(["paper", "model"])["nmse_db"]
+    assert at16[("LISTA-CPSS (NeurIPS 2018)", "LISTA-CPSS")] == pytest.approx(-64.76)

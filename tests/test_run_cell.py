@@ -13,7 +13,11 @@ def _tiny(tmp_path, repo):
     preset.write_text(yaml.safe_dump({
         "device": "cpu",
         "data_dir": str(tmp_path / "data"),
-        "synthetic": {"snr_db": [None], "problem": {"m": 8, "n": 16, "n_layers": 3, "n_steps": 5, "n_test": 20, "fista_iters": 20}},
+        "synthetic": {
+            "snr_db": [None],
+            "problem": {"m": 8, "n": 16, "n_layers": 3, "n_test": 20, "fista_iters": 20},
+            "train": {"schedule": "joint", "n_steps": 5},
+        },
         "clustering": {"datasets": ["digits"], "params": {"kmeansnet": {"epochs": 2}}},
     }))
     return preset

@@ -11,7 +11,7 @@ from dpbench.sparse import MODELS, build_model, lasso_objective, soft_threshold
 from dpbench.sparse.alista import analytic_weight
 from dpbench.sparse.base import support_selected_soft_threshold
 
-LEARNED = ["lista", "lista_cp", "alista", "sc2net", "slstm_output_gate"]
+LEARNED = ["lista", "lista_ss", "lista_cp", "lista_cpss", "tilista", "alista", "sc2net", "slstm_output_gate"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -110,8 +110,7 @@ def test_alista_learns_only_steps_and_thresholds():
 @pytest.mark.parametrize("name", LEARNED)
 def test_gradients_reach_every_parameter(name):
     D, x = _problem(dtype=torch.float32)
-    options = {"support_selection": True} if name in ("lista_cp", "alista") else {}
-    model = build_model(name, D, 0.1, 4, **options)
+    model = build_model(name, D, 0.1, 4)
     assert model.trainable
     loss = lasso_objective(x, model(x), D, 0.1)
     loss.backward()
@@ -156,3 +155,48 @@ def test_models_run_on_cuda():
     cpu = build_model("fista", D, 0.1, 50)(x)
     gpu = build_model("fista", D, 0.1, 50).cuda()(x.cuda())
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-4, rtol=1e-4)
+
+
+def test_reference_parametrisations():
+    """LISTA as VITA-Group's code (shared W_e, scalar theta per layer), ALISTA's step 1, SS defaults."""
+    D, _ = _problem()
+    shapes = {n: tuple(p.shape) for n, p in build_model("lista", D, 0.4, 5).named_parameters()}
+    assert shapes == {"W_e": (30, 15), "S": (5, 30, 30), "theta": (5,)}
+    old = {n: tuple(p.shape) for n, p in build_model("lista", D, 0.4, 5, per_layer=True).named_parameters()}
+    assert old == {"W_e": (5, 30, 15), "S": (5, 30, 30), "theta": (5, 30)}
+    alista = build_model("alista", D, 0.4, 5)
+    L = float(torch.linalg.matrix_norm(D, ord=2) ** 2)
+    torch.testing.assert_close(alista.gamma.detach(), torch.ones(5, dtype=D.dtype))
+    torch.testing.assert_close(alista.theta.detach(), torch.full((5,), 0.4 / L, dtype=D.dtype))
+    for name in ("alista", "lista_cpss", "lista_ss", "tilista"):
+        model = build_model(name, D, 0.4, 16)
+        assert model.support_selection and model.schedule[0] == pytest.approx(1.2) and model.schedule[-1] == 13.0, name
+    assert not build_model("lista_cp", D, 0.4, 4).support_selection
+    assert build_model("tilista", D, 0.4, 4).shared_parameters() == {"W"}
+    with pytest.raises(ValueError, match="tied"):
+        build_model("lista", D, 0.4, 4, tied=True, support_selection=True)
+
+
+@pytest.mark.parametrize("name", ["lista_ss", "lista_cpss", "tilista", "alista"])
+def test_support_selection_off_equals_ista_family_at_init(name):
+    """With support selection off, the new variants start as ISTA (ALISTA: its own analytic step)."""
+    D, x = _problem()
+    model = build_model(name, D, 0.2, 6, support_selection=False)
+    if name != "alista":
+        ista = build_model("ista", D, 0.2, 6)(x)
+        torch.testing.assert_close(model(x), ista)
+    else:
+        assert torch.isfinite(model(x)).all()
+
+
+@pytest.mark.parametrize("name", ["lista_ss", "lista_cpss", "tilista", "alista"])
+def test_new_variants_train_unsupervised_as_the_image_and_anomaly_tasks_do(name):
+    """The image and anomaly tasks build every model with build_model and train it with train_encoder."""
+    from dpbench.sparse.train import train_encoder
+
+    D, _ = _problem(dtype=torch.float32)
+    x = torch.randn(64, 15, generator=torch.Generator().manual_seed(3))
+    model = build_model(name, D, 0.1, 3)
+    result = train_encoder(model, x, D, 0.1, epochs=2, batch_size=32, lr=1e-2, layer_loss="mean",
+                           generator=torch.Generator().manual_seed(0), log_every=0)
+    assert len(result.losses) == 2 and all(np.isfinite(result.losses))

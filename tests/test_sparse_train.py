@@ -133,6 +133,6 @@ def test_thresholds_stay_non_negative():
     D = torch.randn(20, 40, generator=gen)
     D /= D.norm(dim=0)
     x = torch.randn(256, 20, generator=gen)
-    model = build_model("lista", D, 0.01, 3)
+    model = build_model("lista", D, 0.01, 3, per_layer=True)  # a threshold per atom: some reach the bound
     train_encoder(model, x, D, 0.01, epochs=30, batch_size=64, lr=1e-2, generator=torch.Generator().manual_seed(1), log_every=0)
     assert float(model.theta.detach().min()) == 0.0  # the bound was reached, and held

@@ -37,7 +37,8 @@ def tiny_synthetic(tmp_path: Path, **top: object) -> Path:
             "enabled": True,
             "snr_db": [None],
             "models": ["ista", "lista", "lista[tied=true]"],
-            "problem": {"m": 8, "n": 16, "n_layers": 2, "n_steps": 3, "n_test": 20, "fista_iters": 20},
+            "problem": {"m": 8, "n": 16, "n_layers": 2, "n_test": 20, "fista_iters": 20},
+            "train": {"schedule": "joint", "n_steps": 3},
         },
         **top,
     }

@@ -3,8 +3,11 @@
 For each sparse model at 16 layers on MNIST-sized input (784 -> 256 atoms, batch 1,024), prints
 training steps per second (one Adam step on the unsupervised Lasso loss) and inference samples per
 second on the chosen device, next to scikit-learn's ``SparseCoder`` (``lasso_cd``, ``lasso_lars``)
-on the CPU, the reference a user would otherwise pick. ``--preset`` also times the quick preset of
-the workflow end to end. Every figure is the median of ``--repeats`` timed runs after a warm-up.
+on the CPU, the reference a user would otherwise pick; and ``synthetic_steps_per_s``: training
+steps per second of the synthetic task's regression step (the full 250 x 500 problem, batch 64,
+samples drawn on the device, no read-back of the loss, as :mod:`dpbench.sparse.staged` runs it;
+``--synthetic-steps 0`` skips it). ``--preset`` also times the quick preset of the workflow end to
+end. Every figure is the median of ``--repeats`` timed runs after a warm-up.
 """
 
 from __future__ import annotations
@@ -86,6 +89,33 @@ def bench_models(args: argparse.Namespace, device: torch.device) -> list[dict[st
     return rows
 
 
+def bench_synthetic(args: argparse.Namespace, device: torch.device) -> dict[str, float]:
+    """Steps per second of the synthetic regression step per trainable model (see the module docstring)."""
+    from dpbench.tasks.synthetic import _generator, make_dictionary, sample_problem
+
+    D = make_dictionary(args.synthetic_m, args.synthetic_n, _generator(0, 0)).to(device)
+    gen = _generator(0, 2, device)
+    speeds = {}
+    for name in args.models:
+        if not MODELS[name].trainable:
+            continue
+        model = build_model(name, D, 0.4, args.layers).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+
+        def steps() -> None:
+            for _ in range(args.synthetic_steps):
+                x, z = sample_problem(D, 64, 0.1, None, gen)
+                opt.zero_grad(set_to_none=True)
+                (model(x) - z).pow(2).sum(dim=1).mean().backward()
+                opt.step()
+                model.project_()
+
+        seconds, _ = median_seconds(steps, device, max(1, args.repeats // 2))
+        speeds[name] = args.synthetic_steps / seconds
+        print(f"  {name}: synthetic done", file=sys.stderr)
+    return speeds
+
+
 def time_quick_preset(repo: Path) -> float:
     """Wall time of the quick preset end to end, in a temporary results and data folder."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lam", type=float, default=0.1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sklearn-samples", type=int, default=256, help="inputs timed for SparseCoder (it is slow; 0: skip it)")
+    parser.add_argument("--synthetic-steps", type=int, default=5, help="steps per timed run of the synthetic step (0: skip it)")
+    parser.add_argument("--synthetic-m", type=int, default=250)
+    parser.add_argument("--synthetic-n", type=int, default=500)
     parser.add_argument("--compile", action="store_true", help="torch.compile each model first")
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (the config's tf32: true)")
     parser.add_argument("--preset", action="store_true", help="also time the quick preset end to end")
@@ -122,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     table = pd.DataFrame(bench_models(args, device))
+    if args.synthetic_steps > 0:
+        table["synthetic_steps_per_s"] = table["method"].map(bench_synthetic(args, device))
     print(table.to_markdown(index=False, floatfmt=".3g"))
     if args.preset:
         seconds = time_quick_preset(Path(__file__).resolve().parents[2])

@@ -106,6 +106,31 @@ def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
     return grid.figure
 
 
+def synthetic_nmse_vs_layers(frame: pd.DataFrame) -> plt.Figure:
+    """NMSE (dB) against layers, a line per model, with each paper's published curve of that model
+    (figure-digitized, :mod:`dpbench.report.reference`) dashed in the model's colour."""
+    from matplotlib.lines import Line2D
+
+    from dpbench.report.reference import PAPERS, load_reference_curves
+
+    fig = metric_vs_layers(frame, "nmse_db")
+    models = _ordered(frame[frame["metric"] == "nmse_db"]["model"])
+    palette = model_palette(models)
+    curves = load_reference_curves()
+    curves = curves[curves["ours_model"].isin(models) & (curves["layer"] >= 1)]
+    styles = dict(zip(PAPERS, ["--", "-."]))
+    drawn = False
+    for ax in fig.axes:
+        dataset = ax.get_title()
+        for (paper, model), curve in curves[curves["dataset"] == dataset].groupby(["paper", "ours_model"]):
+            ax.plot(curve["layer"], curve["nmse_db"], linestyle=styles[paper], color=palette[model], linewidth=1.2, alpha=0.9)
+            drawn = True
+    if drawn:
+        handles = [Line2D([], [], color="grey", linestyle=styles[p], label=f"{p}, published (m=250, n=500)") for p in PAPERS]
+        fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.06))
+    return fig
+
+
 def _bars_per_dataset(frame: pd.DataFrame, ylabel: str) -> plt.Figure:
     """One bar per model and dataset, error bars = sd over seeds, scores in [0, 1]."""
     models = _ordered(frame["model"])
@@ -131,7 +156,7 @@ def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:
 # task -> {figure name: function of the task's rows}
 FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
     "clustering": {"clustering_scores": clustering_bars, "clustering_seeds": clustering_seeds},
-    "synthetic": {"synthetic_nmse_vs_layers": lambda f: metric_vs_layers(f, "nmse_db")},
+    "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers},
     "classification_unsupervised": {
         "classification_unsupervised_accuracy": accuracy_bars,
         "classification_unsupervised_depth": lambda f: metric_vs_layers(f, "accuracy"),

@@ -78,6 +78,36 @@ def metric_digits(metric: str) -> int:
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
+PUBLISHED_LABEL = "paper @16"
+# the mark of a value from the ALISTA paper, and the caption's emphasis, in each output format
+ALISTA_MARK: dict[str, str] = {"latex": "$^a$", "html": "<sup>a</sup>"}
+
+
+def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame, task: str, flavour: Flavour) -> str:
+    """For the synthetic task, a column per dataset with the papers' NMSE at 16 layers (in place);
+    returns the caption's note on it (empty for other tasks)."""
+    if task != "synthetic":
+        return ""
+    from dpbench.report.reference import PAPERS, load_reference_curves, published_at
+
+    curves = load_reference_curves()
+    added = False
+    mark = ALISTA_MARK[flavour]
+    for dataset in sorted(frame["dataset"].unique()):
+        values = {model: published_at(curves, 16, dataset, model) for model in cells.index}
+        if not any(values.values()):
+            continue
+        key = (dataset, PUBLISHED_LABEL)
+        cells[key] = [" / ".join(f"{v:.1f}" + ("" if p == PAPERS[0] else mark) for p, v in values[m]) for m in cells.index]
+        bold[key] = False
+        added = True
+    if not added:
+        return ""
+    return (f" Column {PUBLISHED_LABEL}: NMSE (dB) at 16 layers read off the figures of the LISTA-CPSS paper "
+            f"(NeurIPS 2018, Fig. 5) and, marked {mark}, the ALISTA paper (ICLR 2019, Fig. 1), figure-digitized, "
+            "for m = 250, n = 500.")
+
+
 def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> Styler:
     """The styled table of ``task`` from the tidy summary frame, its text escaped for ``flavour``."""
     spec = TASKS[task]
@@ -108,6 +138,7 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
                 for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(metric_digits(metric) + 3))]:
                     bold.loc[model, key] = True
+    published_note = _add_published(cells, bold, frame, task, flavour)
     failed = frame[frame["status"] != "ok"]
     failed_cells = {(row["model"], _column_label(row, spec.column)) for _, row in failed.iterrows()}
     for model, col in sorted(failed_cells):
@@ -125,7 +156,7 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
     caption = (
         f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
         f"{'; worst: the worst seed' if spec.worst_seed else ''}; best mean per column in bold; "
-        "(k/n) marks cells where only k of n seeds finished."
+        "(k/n) marks cells where only k of n seeds finished." + published_note
     )
     styler = cells.style.apply(lambda _: np.where(bold, "font-weight: bold;", ""), axis=None)
     styler.format_index(escape=flavour, axis=0).format_index(escape=flavour, axis=1)

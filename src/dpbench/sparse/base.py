@@ -114,6 +114,12 @@ class SparseEncoder(nn.Module):
             return list(iterates)
         return deque(iterates, maxlen=1)[0]
 
+    def shared_parameters(self) -> set[str]:
+        """Names of the parameters every layer uses (trained from the first stage of the staged
+        schedule on). Every other parameter is stacked over layers: its dim 0 indexes the layer.
+        Recurrent models share everything."""
+        return {name for name, _ in self.named_parameters()} if self.recurrent else set()
+
     def project_(self) -> None:
         """Project the learned thresholds ``theta`` onto ``theta >= 0``, in place.
 

@@ -98,17 +98,23 @@ def _optimise(
     optimiser: torch.optim.Optimizer,
     step: int,
     after_step: Callable[[], None] | None = None,
-) -> float:
-    """One Adam step on ``loss_fn()``; raises :class:`DivergenceError` on a non-finite loss."""
+) -> torch.Tensor:
+    """One Adam step on ``loss_fn()``; returns the detached loss without reading it back (no host
+    synchronisation: a GPU keeps queueing steps). Callers check it with :func:`_finite`."""
     loss = loss_fn()
-    value = float(loss.detach())
-    if not math.isfinite(value):
-        raise DivergenceError(f"{name}: training diverged at step {step}: loss = {value}")
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()
     if after_step is not None:
         after_step()
+    return loss.detach()
+
+
+def _finite(name: str, loss: torch.Tensor, step: int) -> float:
+    """``float(loss)``; raises :class:`DivergenceError` if it is NaN or infinite."""
+    value = float(loss)
+    if not math.isfinite(value):
+        raise DivergenceError(f"{name}: training diverged at step {step}: loss = {value}")
     return value
 
 
@@ -190,7 +196,8 @@ def train_encoder(
                 zb = z_star[idx]
                 per_layer = lambda z, zb=zb: (z - zb).pow(2).sum(dim=1).mean()  # noqa: E731
             result.steps += 1
-            value = _optimise(name, lambda: _layer_loss(forward, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
+            loss = _optimise(name, lambda: _layer_loss(forward, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
+            value = _finite(name, loss, result.steps)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
         _save(checkpoint, state, [generator], result, epoch)
@@ -217,7 +224,8 @@ def train_regression_stream(
 
     The loss is the batch mean of ``||z_t - z||^2`` for the last layer (``layer_loss="final"``),
     averaged over all layers (``"mean"``) or its logarithm averaged over layers (``"mean_log"``).
-    ``result.losses`` holds the mean loss of each logging window. With a ``checkpoint``, the state
+    ``result.losses`` holds the mean loss of each logging window (and of the last steps); the loss is
+    read back, and checked for divergence, only there. With a ``checkpoint``, the state
     (including ``rng``, the generator ``sample_batch`` draws from) is saved at the end of logging
     windows and an interrupted run resumes from it.
     """
@@ -233,17 +241,17 @@ def train_regression_stream(
     state = {"model": model, "optimiser": optimiser}
     first_step = _resume(checkpoint, state, [rng], result)
     forward = training_forward(model)
-    window: list[float] = []
+    window, window_len = torch.zeros((), device=device, dtype=model.D.dtype), 0
     for step in progress(range(first_step, n_steps + 1), f"{name} steps"):
         xb, zb = (t.to(device=device, dtype=model.D.dtype) for t in sample_batch())
 
         def loss_fn(xb: torch.Tensor = xb, zb: torch.Tensor = zb) -> torch.Tensor:
             return _layer_loss(forward, xb, lambda z: (z - zb).pow(2).sum(dim=1).mean(), layer_loss)
 
-        window.append(_optimise(name, loss_fn, optimiser, step, model.project_))
-        if log_every and (step % log_every == 0 or step == n_steps):
-            result.losses.append(sum(window) / len(window))
-            window = []
+        window, window_len = window + _optimise(name, loss_fn, optimiser, step, model.project_), window_len + 1
+        if (log_every and step % log_every == 0) or step == n_steps:
+            result.losses.append(_finite(name, window, step) / window_len)
+            window, window_len = torch.zeros_like(window), 0
             _save(checkpoint, state, [rng], result, step)
             logger.info("%s step %d/%d: regression loss %.6g", name, step, n_steps, result.losses[-1])
     result.steps = n_steps
@@ -299,7 +307,7 @@ def train_supervised(
                 return F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
 
             result.steps += 1
-            value = _optimise(name, loss_fn, optimiser, result.steps, model.project_)
+            value = _finite(name, _optimise(name, loss_fn, optimiser, result.steps, model.project_), result.steps)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
         _save(checkpoint, state, [generator], result, epoch)

@@ -17,6 +17,7 @@ def dataset_name(snr_db: float | None) -> str:
 
 
 def job_params(cfg: dict[str, Any], snr_db: float | None, model: str) -> dict[str, Any]:
-    """The ``--params`` of one job, from the config's ``synthetic`` section: the problem, the noise
-    level and the model's options."""
-    return {**cfg["problem"], "snr_db": snr_db, "model_options": options_for(cfg.get("model_options", {}), model)}
+    """The ``--params`` of one job, from the config's ``synthetic`` section: the problem, the
+    training schedule, the noise level and the model's options."""
+    options = options_for(cfg.get("model_options", {}), model)
+    return {**cfg["problem"], **cfg.get("train", {}), "snr_db": snr_db, "model_options": options}
