@@ -1,5 +1,7 @@
 # Image tasks of the sparse coders (dpbench.tasks.images): classification_unsupervised,
 # classification_supervised and reconstruction, each over the depth sweep images.layers.
+#   {model} is a result name: a model, a variant (images.variants: a model with constructor options),
+#   either one + LEARNED_D when its dictionary is learned with it (images.learn_dictionary)
 #   dictionary (dataset, seed) -> images_run (dataset, model, seed): reconstruction, code classification and
 #   supervised classification (labelled datasets), each over the depth sweep
 #   saved reconstructions of the first test items -> reconstruction_errors_<dataset> figure
@@ -7,6 +9,8 @@ IMAGES_REL = "images/{dataset}/{model}/seed{seed}"  # for logs and benchmarks
 IMAGES_DIR = f"{RESULTS}/images/{{dataset}}"
 IMAGES_JOB = f"{RESULTS}/{IMAGES_REL}"
 IMAGE_TASKS = ["classification_unsupervised", "classification_supervised", "reconstruction"]
+UNTRAINED_IMAGE_MODELS = ["ista", "fista"]
+LEARNED_D = "+learned_D"  # suffix of the result name of a model whose decoder is learned with it
 UNLABELLED_IMAGE_DATASETS = ["sample_patches"]
 LABELLED_IMAGE_DATASETS = ["digits", "mnist", "mnist_test", "cifar10", "cifar100_coarse"]
 
@@ -52,9 +56,41 @@ def images_dict_params():
     return json.dumps({"n_atoms": cfg["n_atoms"], "lam": cfg["lam"], **cfg.get("dictionary", {})}, sort_keys=True)
 
 
+def images_variant(name):
+    """(encoder, constructor options) of a name in images.models: a model or one of images.variants."""
+    variant = images_cfg().get("variants", {}).get(name, {"model": name})
+    return variant["model"], variant.get("options", {})
+
+
+def images_models():
+    """The result names: each of images.models, and with LEARNED_D for the learned encoders when
+    images.learn_dictionary holds true (false, true or a list of both)."""
+    modes = images_cfg().get("learn_dictionary", False)
+    modes = modes if isinstance(modes, list) else [modes]
+    names = []
+    for name in images_cfg()["models"]:
+        learnable = images_variant(name)[0] not in UNTRAINED_IMAGE_MODELS
+        names += [name] if False in modes or not learnable else []
+        names += [name + LEARNED_D] if True in modes and learnable else []
+    return names
+
+
+def images_label_parts(label):
+    """(name in images.models, whether the dictionary is learned) of a result name."""
+    learned = label.endswith(LEARNED_D)
+    return (label[: -len(LEARNED_D)] if learned else label), learned
+
+
+def images_encoder(w):
+    return images_variant(images_label_parts(w.model)[0])[0]
+
+
 def images_train_params(w):
     cfg = images_cfg()
-    return json.dumps({**cfg.get("train", {}), **cfg.get("params", {}).get(w.model, {})}, sort_keys=True)
+    name, learned = images_label_parts(w.model)
+    own = cfg.get("params", {}).get(name, {})
+    options = {**images_variant(name)[1], **own.get("options", {})}
+    return json.dumps({**cfg.get("train", {}), **own, "options": options, "learn_dictionary": learned}, sort_keys=True)
 
 
 OUTPUT_FLAGS = {
@@ -88,7 +124,7 @@ def images_results(task, name):
         return [
             IMAGES_JOB.format(dataset=d, model=m, seed=s) + f"/{name}"
             for d in datasets
-            for m in images_cfg()["models"]
+            for m in images_models()
             for s in task_seeds("images")
         ]
 
@@ -139,6 +175,7 @@ rule images_run:
         prepared=images_prepared_arg,
         data=images_data_params,
         hp=images_train_params,
+        encoder=images_encoder,
         layers=lambda w: images_layers(),
         device=config["device"],
         outputs=images_output_args,
@@ -151,7 +188,8 @@ rule images_run:
         f"{RESULTS}/benchmarks/{IMAGES_REL}/run.tsv"
     shell:
         "{DPBENCH} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
-        " --dictionary {input.dictionary} --model {wildcards.model} --seed {wildcards.seed} --layers {params.layers}"
+        " --dictionary {input.dictionary} --model {params.encoder} --label {wildcards.model} --seed {wildcards.seed}"
+        " --layers {params.layers}"
         " --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log}"
 
 
@@ -165,7 +203,7 @@ use rule images_run as images_run_unlabelled with:
 rule images_error_figure:
     """Originals / reconstructions / absolute errors of the first test items (first seed), from saved samples."""
     input:
-        lambda w: [IMAGES_JOB.format(dataset=w.dataset, model=m, seed=task_seeds("images")[0]) + "/samples.pt" for m in images_cfg()["models"]],
+        lambda w: [IMAGES_JOB.format(dataset=w.dataset, model=m, seed=task_seeds("images")[0]) + "/samples.pt" for m in images_models()],
     output:
         pdf=f"{RESULTS}/figures/reconstruction_errors_{{dataset}}.pdf",
         png=report(
@@ -177,7 +215,7 @@ rule images_error_figure:
     wildcard_constraints:
         dataset="[a-z0-9_]+",
     params:
-        models=lambda w: " ".join(images_cfg()["models"]),
+        models=lambda w: " ".join(images_models()),
     log:
         f"{RESULTS}/logs/figures/reconstruction_errors_{{dataset}}.log",
     shell:

@@ -26,6 +26,7 @@ import torch
 
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.sparse import MODELS, build_model, check_model, lasso_objective
+from dpbench.sparse.sc2net import gate_records
 from dpbench.sparse.train import fista_codes, train_regression_stream
 from dpbench.tasks.synthetic_grid import dataset_name
 
@@ -137,7 +138,7 @@ def run_synthetic(
             nmse = float((z_t - z_test).pow(2).sum()) / signal
             records.append({"metric": "nmse_db", "value": 10.0 * math.log10(nmse), "layers": t})
             records.append({"metric": "objective_gap", "value": float(lasso_objective(x_test, z_t, D, lam)) - f_ref, "layers": t})
-    return records
+    return records + gate_records(model, x_test)
 
 
 def _command(args: argparse.Namespace) -> None:
