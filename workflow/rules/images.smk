@@ -5,6 +5,8 @@
 #   dictionary (dataset, seed) -> images_run (dataset, model, seed): reconstruction, code classification and
 #   supervised classification (labelled datasets), each over the depth sweep
 #   saved reconstructions of the first test items -> reconstruction_errors_<dataset> figure
+from pathlib import Path
+
 IMAGES_REL = "images/{dataset}/{model}/seed{seed}"  # for logs and benchmarks
 IMAGES_DIR = f"{RESULTS}/images/{{dataset}}"
 IMAGES_JOB = f"{RESULTS}/{IMAGES_REL}"
@@ -60,6 +62,22 @@ def images_variant(name):
     """(encoder, constructor options) of a name in images.models: a model or one of images.variants."""
     variant = images_cfg().get("variants", {}).get(name, {"model": name})
     return variant["model"], variant.get("options", {})
+
+
+def check_image_models():
+    """Stop before any job when images.models names neither a sparse model nor one of images.variants."""
+    import yaml
+
+    schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text())
+    known = schema["$defs"]["sparse_model"]["enum"]
+    unknown = [name for name in images_cfg().get("models", []) if images_variant(name)[0] not in known]
+    if unknown:
+        variants = sorted(images_cfg().get("variants", {}))
+        raise ValueError(f"images.models: unknown model or variant {', '.join(unknown)} (models: {', '.join(known)}; "
+                         f"variants: {', '.join(variants) or 'none'})")
+
+
+check_image_models()
 
 
 def images_models():
