@@ -105,6 +105,47 @@ def test_supervised_head_trains(digits):
     assert out["records"][0]["value"] > 0.5 and out["records"][0]["layers"] == 3
 
 
+def test_learned_dictionary_moves_with_the_encoder_and_keeps_unit_atoms(digits):
+    from dpbench.tasks.images import trained_encoder
+
+    data, D = digits
+    params = resolve_train_params({"epochs": 2, "learn_dictionary": True})
+    model, losses, decoder = trained_encoder("lista", D, 0.1, 2, data.x_train, params, 0, CPU)
+    assert decoder.shape == D.shape and not torch.allclose(decoder, D)
+    torch.testing.assert_close(decoder.norm(dim=0), torch.ones(D.shape[1]))
+    assert torch.equal(model.D, D)  # the encoder's own copy (its initialisation) is untouched
+    with pytest.raises(UserError, match="ista"):
+        trained_encoder("ista", D, 0.1, 2, data.x_train, params, 0, CPU)
+
+
+def test_supervised_loss_weights_and_gate_records(digits):
+    from dpbench.tasks.images import loss_weights
+
+    assert loss_weights(resolve_train_params({})) == (1.0, 0.01)
+    assert loss_weights(resolve_train_params({"sup_loss": "authors"})) == (0.1, 1.0)  # Lasso + 0.1 x cross-entropy
+    with pytest.raises(UserError, match="sup_loss"):
+        resolve_train_params({"sup_loss": "theirs"})
+    data, D = digits
+    params = resolve_train_params({"sup_epochs": 2, "sup_loss": "authors", "learn_dictionary": True})
+    out = run_supervised(data, D, 0.1, "sc2net", [1, 3], params, 0, CPU)
+    metrics = [(r["metric"], r["layers"]) for r in out["records"]]
+    assert metrics[:2] == [("accuracy", 1), ("accuracy", 3)]  # gates of the deepest network only, per layer
+    assert metrics[2:] == [("input_gate_mean", t) for t in (1, 2, 3)] + [("forget_gate_mean", t) for t in (1, 2, 3)]
+    assert all(0 < r["value"] < 1 for r in out["records"][2:])
+
+
+def test_gate_figure_draws_every_dataset_or_says_there_is_none(tmp_path):
+    from dpbench.report.figures import gate_means_vs_layer, save_figure
+
+    rows = [{"task": "reconstruction", "dataset": d, "model": "sc2net", "seed": s, "metric": m, "value": 0.5, "layers": t, "status": "ok"}
+            for d in ("digits", "sample_patches") for s in (0, 1) for m in ("input_gate_mean", "forget_gate_mean") for t in (1, 2)]
+    fig = gate_means_vs_layer(pd.DataFrame(rows))
+    assert len(fig.axes) == 2 and fig.axes[0].get_ylim() == (0, 1)
+    save_figure(fig, tmp_path / "g.pdf", tmp_path / "g.png")
+    empty = gate_means_vs_layer(pd.DataFrame(rows).assign(metric="psnr"))
+    assert "no model with learned gates" in empty.axes[0].texts[0].get_text()
+
+
 def test_unknown_parameters_are_named():
     with pytest.raises(UserError, match="epochz"):
         resolve_train_params({"epochz": 3})
@@ -150,7 +191,7 @@ def job_inputs(tmp_path_factory):
     return root, data_params
 
 
-def images_run(job_inputs, out, *, layers="1,2", supervised=False):
+def images_run(job_inputs, out, *, layers="1,2", supervised=False, extra=()):
     root, data_params = job_inputs
     params = '{"epochs": 3, "sup_epochs": 2, "logreg_max_iter": 200}'
     argv = ["images-run", "--dataset", "digits", "--prepared", str(root / "digits.pt"), "--data-params", data_params,
@@ -159,7 +200,7 @@ def images_run(job_inputs, out, *, layers="1,2", supervised=False):
             "--samples-output", str(out / "samples.pt"), "--classification-output", str(out / "classification_unsupervised.json")]
     if supervised:
         argv += ["--supervised-output", str(out / "classification_supervised.json")]
-    return main(argv)
+    return main(argv + list(extra))
 
 
 def test_divergence_is_recorded_for_its_part_and_the_other_part_still_runs(job_inputs, tmp_path, monkeypatch, nan_loss):
@@ -212,3 +253,14 @@ def test_killed_job_resumes_at_the_depth_it_stopped_and_matches_an_uninterrupted
     assert torch.equal(load_tensors(tmp_path / "run" / "samples.pt")["reconstruction"],
                        load_tensors(tmp_path / "ref" / "samples.pt")["reconstruction"])
     assert not list((tmp_path / "run").glob("images-run.progress*"))
+
+
+def test_job_writes_its_label_and_learns_the_dictionary(job_inputs, tmp_path):
+    """A variant's result name (--label) goes in the results; the decoder learned with the encoder is used."""
+    import json
+
+    params = '{"epochs": 1, "logreg_max_iter": 200, "learn_dictionary": true}'
+    assert images_run(job_inputs, tmp_path, layers="1", extra=["--label", "lista+learned_D", "--params", params]) == 0
+    doc = json.loads((tmp_path / "reconstruction.json").read_text())
+    assert doc["model"] == "lista+learned_D" and doc["params"]["encoder"] == "lista"
+    assert doc["params"]["model"]["learn_dictionary"] is True

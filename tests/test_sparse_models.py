@@ -64,22 +64,106 @@ def test_lista_at_init_equals_ista(tied):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["sc2net", "slstm_output_gate", "lista_cp"])
+@pytest.mark.parametrize("name", ["sc2net", "lista_cp"])
 def test_gated_and_coupled_models_reduce_to_ista(name):
     D, x = _problem()
-    options = {"fixed_gates": True} if name != "lista_cp" else {}
+    options = {"fixed_gates": True, "init": "ista", "activation": "soft"} if name == "sc2net" else {}
     ista = build_model("ista", D, 0.2, 6)(x, return_all=True)
     model = build_model(name, D, 0.2, 6, **options)
     for a, b in zip(ista, model(x, return_all=True)):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
-def test_sc2net_close_to_ista_at_init():
+def test_sc2net_ista_init_close_to_ista():
     D, x = _problem()
     ista = build_model("ista", D, 0.2, 6)(x)
     with torch.no_grad():
-        sc2 = build_model("sc2net", D, 0.2, 6)(x)
+        sc2 = build_model("sc2net", D, 0.2, 6, init="ista", activation="soft")(x)
     assert float((sc2 - ista).norm() / ista.norm()) < 0.1
+
+
+def test_sc2net_authors_init_statistics():
+    """Sparse_LSTM_wo_O_Gate_v2's initialisers: glorot-uniform W, orthogonal x 1.1 U, b_f = 1, u ~ N(1, 0.1)."""
+    torch.manual_seed(0)
+    D, _ = _problem(m=60, n=80)
+    model = build_model("sc2net", D, 0.2, 3)
+    limit = (6.0 / (60 + 80)) ** 0.5
+    for name in ("W_e", "W_i", "W_f"):
+        W = getattr(model, name).detach()
+        assert W.shape == (80, 60) and float(W.abs().max()) <= limit
+        assert float(W.std()) == pytest.approx(limit / 3**0.5, rel=0.05)  # std of U(-a, a)
+    for name in ("S", "U_i", "U_f"):
+        U = getattr(model, name).detach()
+        torch.testing.assert_close(U.T @ U, 1.21 * torch.eye(80, dtype=U.dtype))
+    assert torch.equal(model.b_f.detach(), torch.ones(80, dtype=D.dtype))
+    assert not model.b_i.detach().any() and not model.b_c.detach().any()
+    theta = model.theta.detach()
+    assert float(theta.mean()) == pytest.approx(1.0, abs=0.03)
+    assert float(theta.std()) == pytest.approx(0.1, rel=0.25)
+
+
+@pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
+def test_sc2net_gates_and_candidate_follow_the_equations(gate):
+    """One layer by hand: i, f = g(W x + b) (z_0 = 0), c_1 = i * (W_e x + b_c), z_1 = tanh(c + u) + tanh(c - u)."""
+    torch.manual_seed(1)
+    D, x = _problem()
+    model = build_model("sc2net", D, 0.2, 2, gate=gate)
+    g = torch.sigmoid if gate == "sigmoid" else (lambda a: (0.2 * a + 0.5).clamp(0, 1))
+    with torch.no_grad():
+        i1 = g(x @ model.W_i.T + model.b_i)
+        c1 = i1 * (x @ model.W_e.T + model.b_c)
+        z1 = torch.tanh(c1 + model.theta) + torch.tanh(c1 - model.theta)
+        i2, f2 = (g(x @ W.T + z1 @ U.T + b) for W, U, b in ((model.W_i, model.U_i, model.b_i), (model.W_f, model.U_f, model.b_f)))
+        c2 = f2 * c1 + i2 * (x @ model.W_e.T + z1 @ model.S.T + model.b_c)
+        z2 = torch.tanh(c2 + model.theta) + torch.tanh(c2 - model.theta)
+        out = model(x, return_all=True)
+        means = model.gate_means(x)
+    torch.testing.assert_close(out[0], z1)
+    torch.testing.assert_close(out[1], z2)
+    assert means["i"][0] == pytest.approx(float(i1.mean())) and means["f"][1] == pytest.approx(float(f2.mean()))
+
+
+def test_output_gate_cell_follows_the_authors_equation():
+    """Sparse_LSTM: z_t = o_t * (tanh(z_{t-1} - c_t + u) + tanh(z_{t-1} - c_t - u)) W_h."""
+    torch.manual_seed(2)
+    D, x = _problem()
+    model = build_model("slstm_output_gate", D, 0.2, 2)
+    with torch.no_grad():
+        i1, o1 = (torch.sigmoid(x @ W.T + b) for W, b in ((model.W_i, model.b_i), (model.W_o, model.b_o)))
+        c1 = i1 * (x @ model.W_e.T + model.b_c)
+        z1 = o1 * ((torch.tanh(-c1 + model.theta) + torch.tanh(-c1 - model.theta)) @ model.W_h.T)
+        i2, f2, o2 = (torch.sigmoid(x @ getattr(model, f"W_{g}").T + z1 @ getattr(model, f"U_{g}").T + getattr(model, f"b_{g}"))
+                      for g in "ifo")
+        c2 = f2 * c1 + i2 * (x @ model.W_e.T + z1 @ model.S.T + model.b_c)
+        z2 = o2 * ((torch.tanh(z1 - c2 + model.theta) + torch.tanh(z1 - c2 - model.theta)) @ model.W_h.T)
+        out = model(x, return_all=True)
+    torch.testing.assert_close(out[0], z1)
+    torch.testing.assert_close(out[1], z2)
+
+
+def test_double_tanh_starts_sane():
+    """u ~ N(1, 0.1): the ISTA-initialised double-tanh cell starts near the codes' scale (it used to start at
+    theta ~ lam / L, i.e. h(c) ~ 2 tanh(c), +15 dB NMSE)."""
+    torch.manual_seed(3)
+    D, x = _problem(m=40, n=60, batch=64)
+    fista = build_model("fista", D, 0.2, 500)(x)
+    with torch.no_grad():
+        z = build_model("sc2net", D, 0.2, 10, init="ista", activation="double_tanh")(x)
+    assert 10 * float(torch.log10((z - fista).pow(2).sum() / fista.pow(2).sum())) < 0.0
+
+
+def test_gate_records_per_layer():
+    from dpbench.sparse.sc2net import gate_records
+
+    D, x = _problem()
+    model = build_model("sc2net", D, 0.2, 3)
+    recs = gate_records(model, x)
+    assert [(r["metric"], r["layers"]) for r in recs] == [
+        ("input_gate_mean", 1), ("input_gate_mean", 2), ("input_gate_mean", 3),
+        ("forget_gate_mean", 1), ("forget_gate_mean", 2), ("forget_gate_mean", 3)]
+    assert all(0 < r["value"] < 1 for r in recs)
+    assert gate_records(build_model("sc2net", D, 0.2, 3, fixed_gates=True), x) == []
+    assert gate_records(build_model("lista", D, 0.2, 3), x) == []
 
 
 @pytest.mark.parametrize("activation", ["soft", "double_tanh"])

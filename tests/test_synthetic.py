@@ -103,3 +103,11 @@ def test_cli_argument_errors(tmp_path, argv, message):
     args = _parser().parse_args(["synthetic", "--seed", "0", "--output", str(tmp_path / "r.json"), *argv])
     with pytest.raises(UserError, match=message):
         args.func(args)
+
+
+def test_sc2net_records_its_gate_means_per_layer():
+    params = {**TINY, "n_layers": 4, "n_steps": 30}
+    records = synthetic.run_synthetic("sc2net", params, seed=0, device="cpu")
+    forget = [r["value"] for r in records if r["metric"] == "forget_gate_mean"]
+    assert [r["layers"] for r in records if r["metric"] == "input_gate_mean"] == [1, 2, 3, 4]
+    assert len(forget) == 4 and all(0.05 < f < 0.95 for f in forget)  # the authors' b_f = 1: f ~ 0.73, not pinned at 0

@@ -116,6 +116,7 @@ def makefile_report_rules(repo: Path) -> list[str]:
         ("synthetic:\n  problem: {lam: -0.1}\n", "-0.1"),
         ("anomaly: {enabled: true, datasets: [ucsd_ped3], models: [ista]}\n", "ucsd_ped3"),
         ("images:\n  lam: -1\n", "-1"),
+        ("images:\n  models: [sc2nett]\n", "sc2nett"),
     ],
 )
 def test_bad_dataset_names_and_negative_lambda_are_refused(repo, tmp_path, text, culprit):

@@ -72,8 +72,9 @@ MODELS: dict[str, ModelSpec] = {
         _sparse("lista_cpss", "lista_cpss:LISTACPSS", "LISTA-CPSS", ista_at_init={"support_selection": False}),
         _sparse("tilista", "tilista:TiLISTA", "TiLISTA"),
         _sparse("alista", "alista:ALISTA", "ALISTA"),
-        _sparse("sc2net", "sc2net:SC2Net", "SC2Net", ista_at_init={"fixed_gates": True}),
-        _sparse("slstm_output_gate", "slstm_output_gate:SLSTMOutputGate", "SLSTM + output gate", ista_at_init={"fixed_gates": True}),
+        _sparse("sc2net", "sc2net:SC2Net", "SC2Net", ista_at_init={"fixed_gates": True, "init": "ista", "activation": "soft"}),
+        # the authors' output-gate cell, z = o * h(z_prev - c) W_h: ISTA at no initialisation
+        _sparse("slstm_output_gate", "slstm_output_gate:SLSTMOutputGate", "SLSTM + output gate"),
     ]
 }
 

@@ -1,5 +1,7 @@
 # Image tasks of the sparse coders (dpbench.tasks.images): classification_unsupervised,
 # classification_supervised and reconstruction, each over the depth sweep images.layers.
+#   {model} is a result name: a model or a variant (lista[tied=true]), + "+learned_D" when its dictionary
+#   is learned with it (images.learn_dictionary; dpbench.tasks.jobs.images_result_names)
 #   dictionary (dataset, seed) -> images_run (dataset, model, seed): reconstruction, code classification and
 #   supervised classification (labelled datasets), each over the depth sweep
 #   saved reconstructions of the first test items -> reconstruction_errors_<dataset> figure
@@ -51,6 +53,16 @@ def images_dict_params():
     return jobs.dumps(jobs.images_dict_params(config))
 
 
+def images_models():
+    """The result names of the image jobs (dpbench.tasks.jobs.images_result_names)."""
+    return jobs.images_result_names(config)
+
+
+def images_encoder(w):
+    """The model (or variant) of a result name: without the learned-dictionary suffix."""
+    return jobs.images_split_label(w.model)[0]
+
+
 def images_train_params(w):
     return jobs.dumps(jobs.images_train_params(config, w.model))
 
@@ -86,7 +98,7 @@ def images_results(task, name):
         return [
             os.path.join(IMAGES_JOB.format(dataset=d, model=m, seed=s), name)
             for d in datasets
-            for m in images_cfg()["models"]
+            for m in images_models()
             for s in task_seeds("images")
         ]
 
@@ -146,19 +158,20 @@ rule images_run:
         DPBENCH_ENV
     threads: 1
     resources:
-        gpu=lambda w: int(needs_gpu(w.model)),
+        gpu=lambda w: int(needs_gpu(images_encoder(w))),
     params:
         prepared=images_prepared_arg,
         data=images_data_params,
         hp=images_train_params,
+        encoder=images_encoder,
         layers=lambda w: images_layers(),
-        device=lambda w: job_device(needs_gpu(w.model)),
-        speed=lambda w: speed_flags(needs_gpu(w.model)),
+        device=lambda w: job_device(needs_gpu(images_encoder(w))),
+        speed=lambda w: speed_flags(needs_gpu(images_encoder(w))),
         outputs=images_output_args,
     shell:
         "{DPBENCH} {params.speed} images-run --dataset {wildcards.dataset} {params.prepared} --data-params '{params.data}'"
-        " --dictionary {input.dictionary:q} --model {wildcards.model:q} --seed {wildcards.seed} --layers {params.layers}"
-        " --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log:q}"
+        " --dictionary {input.dictionary:q} --model {params.encoder:q} --label {wildcards.model:q} --seed {wildcards.seed}"
+        " --layers {params.layers} --params '{params.hp}' --device {params.device} --threads {threads} {params.outputs} 2> {log:q}"
 
 
 use rule images_run as images_run_unlabelled with:
@@ -173,7 +186,7 @@ rule images_error_figure:
     input:
         lambda w: [
             f"{IMAGES_JOB}/samples.pt".format(dataset=w.dataset, model=m, seed=task_seeds("images")[0])
-            for m in images_cfg()["models"]
+            for m in images_models()
         ],
     output:
         pdf=f"{RESULTS}/figures/reconstruction_errors_{{dataset}}.pdf",
@@ -190,7 +203,7 @@ rule images_error_figure:
     conda:
         DPBENCH_ENV
     params:
-        models=lambda w: " ".join(map(shlex.quote, images_cfg()["models"])),
+        models=lambda w: " ".join(map(shlex.quote, images_models())),
     shell:
         "{DPBENCH} images-error-figure --samples {input:q} --models {params.models} --dataset {wildcards.dataset}"
         " --pdf {output.pdf:q} --png {output.png:q} 2> {log:q}"

@@ -153,10 +153,33 @@ def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:
     return _bars_per_dataset(frame, "test accuracy (mean ± sd over seeds)")
 
 
+GATE_LABELS = {"input_gate_mean": "input gate i (step)", "forget_gate_mean": "forget gate f (momentum)"}
+
+
+def gate_means_vs_layer(frame: pd.DataFrame) -> plt.Figure:
+    """SC2Net's learned gates, mean over test inputs and atoms, against the layer: the input gate is the
+    adaptive step size, the forget gate the adaptive momentum (a line per model and gate, band = sd over
+    seeds, a panel per dataset)."""
+    frame = frame[frame["metric"].isin(list(GATE_LABELS))].assign(gate=lambda f: f["metric"].map(GATE_LABELS))
+    if frame.empty:
+        return message_figure("no model with learned gates (SC2Net-type) in these results")
+    models = _ordered(frame["model"])
+    datasets = sorted(frame["dataset"].unique())
+    grid = sns.relplot(
+        data=frame, kind="line", x="layers", y="value", hue="model", style="gate", col="dataset", col_order=datasets,
+        hue_order=models, style_order=list(GATE_LABELS.values()), palette=model_palette(models), errorbar="sd",
+        markers=True, height=3.4, aspect=1.2,
+    )
+    grid.set_axis_labels("layer", "gate mean over test inputs and atoms")
+    grid.set_titles("{col_name}")
+    grid.set(ylim=(0, 1))
+    return grid.figure
+
+
 # task -> {figure name: function of the task's rows}
 FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
     "clustering": {"clustering_scores": clustering_bars, "clustering_seeds": clustering_seeds},
-    "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers},
+    "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers, "synthetic_gates": gate_means_vs_layer},
     "classification_unsupervised": {
         "classification_unsupervised_accuracy": accuracy_bars,
         "classification_unsupervised_depth": lambda f: metric_vs_layers(f, "accuracy"),
@@ -164,8 +187,9 @@ FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
     "classification_supervised": {
         "classification_supervised_accuracy": accuracy_bars,
         "classification_supervised_depth": lambda f: metric_vs_layers(f, "accuracy"),
+        "classification_supervised_gates": gate_means_vs_layer,
     },
-    "reconstruction": {"reconstruction_psnr_vs_layers": lambda f: metric_vs_layers(f, "psnr")},
+    "reconstruction": {"reconstruction_psnr_vs_layers": lambda f: metric_vs_layers(f, "psnr"), "reconstruction_gates": gate_means_vs_layer},
     "anomaly": {"anomaly_auc": anomaly_bars},
 }
 

@@ -88,7 +88,7 @@ TASKS: dict[str, TaskSpec] = {
         figures=["clustering_scores", "clustering_seeds"],
     ),
     "synthetic": TaskSpec(
-        "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers"]
+        "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers", "synthetic_gates"]
     ),
     "classification_unsupervised": TaskSpec(
         "Linear classification on sparse codes",
@@ -100,10 +100,10 @@ TASKS: dict[str, TaskSpec] = {
         "Supervised end-to-end classification",
         ["accuracy"],
         select="at_max_layers",
-        figures=["classification_supervised_accuracy", "classification_supervised_depth"],
+        figures=["classification_supervised_accuracy", "classification_supervised_depth", "classification_supervised_gates"],
     ),
     "reconstruction": TaskSpec(
-        "Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers"]
+        "Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"]
     ),
     "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"], figures=["anomaly_auc"]),
 }

@@ -269,6 +269,8 @@ def train_supervised(
     lam: float,
     *,
     sc_weight: float = 1.0,
+    ce_weight: float = 1.0,
+    learn_dictionary: bool = False,
     epochs: int = 10,
     batch_size: int = 128,
     lr: float = 1e-3,
@@ -279,8 +281,11 @@ def train_supervised(
 ) -> TrainResult:
     """Train encoder and ``head`` (e.g. ``nn.Linear(n_atoms, n_classes)``) jointly.
 
-    Loss: ``cross_entropy(head(z), y) + sc_weight * lasso_objective(x, z, D, lam)`` with ``z = model(x)``
-    (SC2Net's supervised setting). Untrainable encoders (ISTA/FISTA) are allowed: only the head learns.
+    Loss: ``ce_weight * cross_entropy(head(z), y) + sc_weight * lasso_objective(x, z, D, lam)`` with
+    ``z = model(x)`` (SC2Net's supervised setting; their ``lista_network.py`` weighs it
+    ``ce_weight = 0.1``, ``sc_weight = 1``). With ``learn_dictionary=True`` ``D`` is learned jointly
+    (unit-norm columns, as in :func:`train_encoder`) and returned in the result. Untrainable encoders
+    (ISTA/FISTA) are allowed: only the head (and ``D``) learns.
     """
     device = _resolve_device(model, device)
     model.to(device).train()
@@ -291,10 +296,20 @@ def train_supervised(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"{y.shape[0]} labels for {x.shape[0]} inputs")
     params = [p for p in (*model.parameters(), *head.parameters()) if p.requires_grad]
+    if learn_dictionary:
+        D = nn.Parameter(D.clone())
+        params.append(D)
+
+    def after_step() -> None:
+        model.project_()
+        if learn_dictionary:
+            with torch.no_grad():
+                D.div_(D.norm(dim=0, keepdim=True).clamp_min(1e-12))
+
     optimiser = torch.optim.Adam(params, lr=lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
     result = TrainResult()
-    state = {"model": model, "head": head, "optimiser": optimiser}
+    state = {"model": model, "head": head, "optimiser": optimiser, **({"D": D} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
     forward = training_forward(model)
     for epoch in progress(range(first_epoch, epochs + 1), f"{name} epochs"):
@@ -304,10 +319,10 @@ def train_supervised(
 
             def loss_fn(xb: torch.Tensor = xb, yb: torch.Tensor = yb) -> torch.Tensor:
                 z = forward(xb)
-                return F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
+                return ce_weight * F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
 
             result.steps += 1
-            value = _finite(name, _optimise(name, loss_fn, optimiser, result.steps, model.project_), result.steps)
+            value = _finite(name, _optimise(name, loss_fn, optimiser, result.steps, after_step), result.steps)
             total, count = total + value * xb.shape[0], count + xb.shape[0]
         result.losses.append(total / count)
         _save(checkpoint, state, [generator], result, epoch)
@@ -315,6 +330,6 @@ def train_supervised(
             logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
     model.eval()
     head.eval()
-    result.D = D
+    result.D = D.detach()
     return result
 

@@ -20,11 +20,22 @@ One job (``images-run``) per (dataset, model, seed) runs the tasks whose outputs
     (after ``StandardScaler``) fitted on the training codes; test ``accuracy``.
 
 * supervised (task ``classification_supervised``): encoder with ``t`` layers plus a linear
-  softmax head trained end to end (:func:`dpbench.sparse.train.train_supervised`: cross-entropy +
-  ``sc_weight`` x Lasso loss); test ``accuracy``. For ISTA/FISTA only the head learns.
+  softmax head trained end to end (:func:`dpbench.sparse.train.train_supervised`); test
+  ``accuracy``. ``sup_loss="sc_weight"``: cross-entropy + ``sc_weight`` x Lasso loss;
+  ``sup_loss="authors"``: Lasso loss + 0.1 x cross-entropy, as SC2Net's code weighs it
+  (``Lcod/lista_network.py``, ``_get_cost``, lines 117-134). For ISTA/FISTA only the head learns.
+
+``learn_dictionary=True`` (trainable encoders only) learns the decoder ``D`` with the encoder, in
+both trainings, as the SC2Net code does (its TF ``Lcod/SLSTM.py`` holds ``D`` as a trained variable,
+line 48; its LISTA decodes with ``L`` times its trained encoder matrix, ``lista_network.py`` line 104):
+``D`` starts from the learned dictionary, its atoms are kept at unit norm (projection after each
+step), and the reconstruction uses the learned ``D``.
 
 Every depth is a separately trained network (same hyperparameters, same seed). Records carry a
-``layers`` column; each job's meta holds its wall time and the training time of every depth.
+``layers`` column; each job's meta holds its wall time and the training time of every depth. For
+SC2Net-type encoders with learned gates the deepest network also records ``input_gate_mean`` and
+``forget_gate_mean`` over the test inputs, one row per layer of that network (``layers`` = the layer),
+in the reconstruction (unsupervised training) and classification_supervised results.
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ from dpbench.results import params_hash, write_diverged, write_result
 from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
 from dpbench.sparse import build_model, check_model
 from dpbench.sparse.dictionary import learn_dictionary
+from dpbench.sparse.sc2net import gate_records
 from dpbench.sparse.train import LAYER_LOSSES, train_encoder, train_supervised
 
 log = logging.getLogger(__name__)
@@ -73,6 +85,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "sup_batch_size": 128,
     "sup_lr": 1e-3,
     "sc_weight": 0.01,
+    # "sc_weight": cross-entropy + sc_weight x Lasso; "authors": Lasso + 0.1 x cross-entropy (SC2Net's code)
+    "sup_loss": "sc_weight",
+    # learn the decoder D with the encoder (trainable encoders only)
+    "learn_dictionary": False,
     # logistic regression on the codes
     "logreg_C": 1.0,
     "logreg_max_iter": 1000,
@@ -80,6 +96,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "options": {},
 }
 
+SUP_LOSSES = {"sc_weight": None, "authors": (0.1, 1.0)}  # name -> (ce_weight, sc_weight), None: (1, sc_weight)
 N_SAMPLES = 8  # test images kept for the error-map figure
 CHUNK = 4096  # rows encoded at once
 
@@ -96,7 +113,16 @@ def resolve_train_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
         raise UserError(f"training parameter 'layer_loss' must be one of {LAYER_LOSSES}, got {params['layer_loss']!r}")
     if not isinstance(params["options"], dict):
         raise UserError("training parameter 'options' must be a JSON object")
+    if params["sup_loss"] not in SUP_LOSSES:
+        raise UserError(f"training parameter 'sup_loss' must be one of {sorted(SUP_LOSSES)}, got {params['sup_loss']!r}")
+    if not isinstance(params["learn_dictionary"], bool):
+        raise UserError(f"training parameter 'learn_dictionary' must be true or false, got {params['learn_dictionary']!r}")
     return params
+
+
+def loss_weights(params: dict) -> tuple[float, float]:
+    """``(ce_weight, sc_weight)`` of the supervised loss named by ``params["sup_loss"]``."""
+    return SUP_LOSSES[params["sup_loss"]] or (1.0, float(params["sc_weight"]))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -147,21 +173,29 @@ def encode(model: nn.Module, x: torch.Tensor, n_layers: int | None = None) -> to
     return torch.cat([model(x[i : i + CHUNK], n_layers=n_layers) for i in range(0, len(x), CHUNK)])
 
 
+def _built(name: str, D: torch.Tensor, lam: float, n_layers: int, params: dict, device: torch.device) -> nn.Module:
+    model = build_model(name, D, lam, n_layers, **params["options"]).to(device)
+    if params["learn_dictionary"] and not model.trainable:
+        raise UserError(f"learn_dictionary is for the learned encoders; {name!r} has nothing to learn")
+    return model
+
+
 def trained_encoder(
     name: str, D: torch.Tensor, lam: float, n_layers: int, x_train: torch.Tensor, params: dict, seed: int, device: torch.device,
     checkpoint: TrainingCheckpoint | None = None,
-) -> tuple[nn.Module, list[float]]:
-    """Encoder ``name`` with ``n_layers`` layers, trained on the unsupervised Lasso loss when trainable."""
+) -> tuple[nn.Module, list[float], torch.Tensor]:
+    """Encoder ``name`` with ``n_layers`` layers, trained on the unsupervised Lasso loss when trainable;
+    returns it, its losses and the decoder (``D``, or the one learned with it)."""
     seed_everything(seed, device)
-    model = build_model(name, D, lam, n_layers, **params["options"]).to(device)
+    model = _built(name, D, lam, n_layers, params, device)
     if not model.trainable:
-        return model, []
+        return model, [], D
     result = train_encoder(
         model, x_train, D.to(device), lam, mode="unsupervised", epochs=params["epochs"], batch_size=params["batch_size"],
-        lr=params["lr"], layer_loss=params["layer_loss"], generator=torch.Generator().manual_seed(seed), device=device,
-        log_every=max(1, params["epochs"] // 4), checkpoint=checkpoint,
+        lr=params["lr"], learn_dictionary=params["learn_dictionary"], layer_loss=params["layer_loss"],
+        generator=torch.Generator().manual_seed(seed), device=device, log_every=max(1, params["epochs"] // 4), checkpoint=checkpoint,
     )
-    return model, result.losses
+    return model, result.losses, result.D
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -235,14 +269,17 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
     def depth(t: int) -> dict[str, Any]:
         start = time.perf_counter()
         # ISTA / FISTA come back untrained (t iterations of the solver, no losses)
-        model, losses = trained_encoder(model_name, D, lam, t, data.x_train, params, seed, device, progress.checkpoint(f"unsupervised-t{t}"))
+        model, losses, decoder = trained_encoder(model_name, D, lam, t, data.x_train, params, seed, device,
+                                                 progress.checkpoint(f"unsupervised-t{t}"))
         synchronize(device)
         seconds = time.perf_counter() - start
         z_test = encode(model, data.x_test, t)
-        original, rebuilt = data.to_images(data.x_test), data.to_images(z_test @ D.T)
+        original, rebuilt = data.to_images(data.x_test), data.to_images(z_test @ decoder.T)
         metrics = reconstruction_metrics(original, rebuilt) | {"sparsity": sparsity(z_test)}
         out: dict[str, Any] = {"reconstruction": [{"metric": k, "value": v, "layers": t} for k, v in metrics.items()],
                                "classification": [], "seconds": seconds, "losses": losses}
+        if t == max(layers):
+            out["reconstruction"] += gate_records(model, data.x_test)
         if classify:
             z_train = encode(model, data.x_train, t)
             acc = logistic_accuracy(z_train, data.y_train, z_test, data.y_test, params["logreg_C"], params["logreg_max_iter"], seed)
@@ -276,12 +313,14 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
     def depth(t: int) -> dict[str, Any]:
         seed_everything(seed, device)
         start = time.perf_counter()
-        model = build_model(model_name, D, lam, t, **params["options"]).to(device)
+        model = _built(model_name, D, lam, t, params, device)
         head = nn.Linear(model.n_atoms, data.n_classes).to(device)
+        ce_weight, sc_weight = loss_weights(params)
         result = train_supervised(
-            model, head, data.x_train, data.y_train, D, lam, sc_weight=params["sc_weight"], epochs=params["sup_epochs"],
-            batch_size=params["sup_batch_size"], lr=params["sup_lr"], generator=torch.Generator().manual_seed(seed),
-            device=device, log_every=max(1, params["sup_epochs"] // 4), checkpoint=progress.checkpoint(f"supervised-t{t}"),
+            model, head, data.x_train, data.y_train, D, lam, sc_weight=sc_weight, ce_weight=ce_weight,
+            learn_dictionary=params["learn_dictionary"], epochs=params["sup_epochs"], batch_size=params["sup_batch_size"],
+            lr=params["sup_lr"], generator=torch.Generator().manual_seed(seed), device=device,
+            log_every=max(1, params["sup_epochs"] // 4), checkpoint=progress.checkpoint(f"supervised-t{t}"),
         )
         synchronize(device)
         seconds = time.perf_counter() - start
@@ -289,7 +328,10 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
             logits = head(encode(model, data.x_test, t))
         acc = float((logits.argmax(1) == data.y_test).float().mean())
         log.info("%s+head t=%d: accuracy %.4f (%.1f s)", model_name, t, acc, seconds)
-        return {"records": [{"metric": "accuracy", "value": acc, "layers": t}], "seconds": seconds, "losses": result.losses}
+        records = [{"metric": "accuracy", "value": acc, "layers": t}]
+        if t == max(layers):
+            records += gate_records(model, data.x_test)
+        return {"records": records, "seconds": seconds, "losses": result.losses}
 
     outs = _sweep(progress, "supervised", layers, depth)
     return {"records": [r for out in outs.values() for r in out["records"]],
@@ -326,8 +368,8 @@ def run_job(args: argparse.Namespace) -> None:
         args.dataset, args.prepared, args.dictionary, args.model, parse_params(args.data_params), parse_params(args.params), args.device)
     if (args.classification_output or args.supervised_output) and not data.labelled:
         raise UserError(f"dataset {args.dataset!r} has no labels: it supports the reconstruction task only")
-    all_params = {"model": params, "data": data_params, "dictionary": dict_params, "layers": layers}
-    ident = {"dataset": args.dataset, "model": args.model, "seed": args.seed}
+    all_params = {"model": params, "data": data_params, "dictionary": dict_params, "layers": layers, "encoder": args.model}
+    ident = {"dataset": args.dataset, "model": args.label or args.model, "seed": args.seed}
     first_output = args.reconstruction_output or args.classification_output or args.supervised_output
     progress = StepProgress(Path(first_output).with_name("images-run.progress"), params_hash({
         **ident, "params": all_params, "classify": bool(args.classification_output), "device": device.type}))
@@ -475,6 +517,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common_args(p)
     p.add_argument("--dictionary", required=True)
     p.add_argument("--model", required=True)
+    p.add_argument("--label", help="the model's name in the results (a variant of --model; default: --model)")
     p.add_argument("--layers", required=True, help="comma-separated depths, e.g. 1,3,5,10")
     p.add_argument("--params", default="{}", help="training parameters as a JSON object")
     p.add_argument("--reconstruction-output", help="result file of the reconstruction task")

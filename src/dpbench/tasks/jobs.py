@@ -105,9 +105,34 @@ def images_dict_params(config: dict[str, Any]) -> dict[str, Any]:
     return {"n_atoms": cfg["n_atoms"], "lam": cfg["lam"], **cfg.get("dictionary", {})}
 
 
-def images_train_params(config: dict[str, Any], model: str) -> dict[str, Any]:
+LEARNED_D = "+learned_D"  # suffix of the result name of an encoder whose decoder is learned with it
+
+
+def images_result_names(config: dict[str, Any]) -> list[str]:
+    """The result names of the image jobs: each of ``images.models``, and ``<model>+learned_D`` for the
+    learned encoders when ``images.learn_dictionary`` holds true (``false``, ``true`` or both)."""
     cfg = config["images"]
-    return {**cfg.get("train", {}), **options_for(cfg.get("params", {}), model)}
+    modes = cfg.get("learn_dictionary", False)
+    modes = modes if isinstance(modes, list) else [modes]
+    names = []
+    for name in cfg["models"]:
+        learned = model_spec(name).learned
+        names += [name] if False in modes or not learned else []
+        names += [name + LEARNED_D] if True in modes and learned else []
+    return names
+
+
+def images_split_label(label: str) -> tuple[str, bool]:
+    """(model or variant, whether its dictionary is learned) of an image result name."""
+    learned = label.endswith(LEARNED_D)
+    return (label[: -len(LEARNED_D)] if learned else label), learned
+
+
+def images_train_params(config: dict[str, Any], label: str) -> dict[str, Any]:
+    """An image job's training parameters: the defaults, the model's own, and ``learn_dictionary``."""
+    cfg = config["images"]
+    model, learned = images_split_label(label)
+    return {**cfg.get("train", {}), **options_for(cfg.get("params", {}), model), "learn_dictionary": learned}
 
 
 def anomaly_params(config: dict[str, Any], model: str) -> dict[str, Any]:

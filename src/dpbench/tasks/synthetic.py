@@ -31,6 +31,7 @@ import torch
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.registry import model_spec
 from dpbench.sparse import MODELS, build_model, check_model, lasso_objective
+from dpbench.sparse.sc2net import gate_records
 from dpbench.sparse.staged import train_staged
 from dpbench.sparse.train import fista_codes, train_regression_stream
 from dpbench.tasks.synthetic_grid import dataset_name
@@ -194,7 +195,7 @@ def run_synthetic(
     if trainable:
         records += [{"metric": metric, "value": done[key], "layers": T}
                     for metric, key in (("train_steps", "train_steps"), ("train_stages", "train_stages"), ("train_seconds", "train_time_s"))]
-    return records
+    return records + gate_records(model, x_test)
 
 
 def _command(args: argparse.Namespace) -> None:
