@@ -34,7 +34,9 @@ def test_one_synthetic_cell_prints_its_metrics_per_layer(repo, tmp_path, capsys,
     result = yaml.safe_load((out / "result.json").read_text())
     config = jobs.load_config([repo / "config.yaml", tmp_path / "tiny.yaml"])
     assert result["params"]["n_steps"] == jobs.synthetic_params(config, "synthetic_noiseless", "lista[tied=true]")["n_steps"] == 5
-    assert len([line for line in printed.splitlines() if line.startswith("| synthetic ")]) == 3  # one row per layer
+    per_layer, trained = printed.strip().split("\n\n")[-2:]
+    assert len([line for line in per_layer.splitlines() if line.startswith("| synthetic ")]) == 3  # one row per layer
+    assert "train_steps" in trained and "|             5 |" in trained  # the steps trained, recorded once
 
 
 def test_one_clustering_cell_and_bad_input(repo, tmp_path, capsys, monkeypatch):

@@ -143,9 +143,18 @@ def metrics_table(results: list[Path]) -> str:
         return f"no metrics: the run {', '.join(sorted(set(frame['status'])))} ({'; '.join(m for m in messages if m)})"
     frame = frame[frame["status"] == "ok"]
     keys = ["task", *[c for c in ("layers", "features") if c in frame and frame[c].notna().any()]]
-    table = frame.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
-    table.columns.name = None
-    return pd.DataFrame(table).to_markdown(index=False, floatfmt=".4g")
+    # metrics recorded at every sweep value (NMSE per layer) in one table, the others (the steps trained,
+    # recorded once) in a second
+    counts = frame.groupby("metric")["value"].count()
+    swept = counts[counts == counts.max()].index
+    parts = []
+    for rows in (frame[frame["metric"].isin(swept)], frame[~frame["metric"].isin(swept)]):
+        if rows.empty:
+            continue
+        table = rows.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
+        table.columns.name = None
+        parts.append(pd.DataFrame(table).to_markdown(index=False, floatfmt=".4g"))
+    return "\n\n".join(parts)
 
 
 def run_cell(task: str, model: str, *, dataset: str | None = None, configfiles: list[str], seed: int | None = None,
