@@ -7,6 +7,18 @@ def anomaly_prepared_dir(wildcards):
 
 
 ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
+# datasets in the common frames layout, read in place from a folder of the config (no download)
+ANOMALY_FRAMES_DIR = {"ucsd_ped2_frames": "ped2_frames_dir", "avenue_frames": "avenue_frames_dir"}
+
+
+def anomaly_raw_dir(wildcards):
+    """The folder anomaly-prepare reads a dataset from."""
+    if wildcards.dataset in ANOMALY_FRAMES_DIR:
+        key = ANOMALY_FRAMES_DIR[wildcards.dataset]
+        if key not in config["anomaly"]:
+            raise ValueError(f"dataset {wildcards.dataset} needs anomaly.{key} (its frames folder) in the config")
+        return config["anomaly"][key]
+    return f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[wildcards.dataset]}"
 
 
 def anomaly_params(wildcards):
@@ -22,7 +34,9 @@ def anomaly_dictionary_file(dataset, seed):
 
 
 def anomaly_raw(wildcards):
-    """The download (or generation) marker of a dataset's raw clips."""
+    """The download (or generation) marker of a dataset's raw clips (none for a frames folder)."""
+    if wildcards.dataset in ANOMALY_FRAMES_DIR:
+        return []
     source = ANOMALY_SOURCE[wildcards.dataset]
     if source == "synthetic":
         return f"{DATA}/raw/anomaly_synthetic/.synthetic.done"
@@ -86,7 +100,7 @@ rule anomaly_prepare:
     output:
         f"{ANOMALY_PREPARED}/manifest.json",
     params:
-        raw=lambda w: f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[w.dataset]}",
+        raw=anomaly_raw_dir,
     log:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
     shell:

@@ -13,16 +13,21 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "ari": True,
     "accuracy": True,
     "auc": True,
+    "auc_video_norm": True,
     "psnr": True,
     "ssim": True,
     "fps": True,
     "eer": False,
+    "eer_video_norm": False,
     "mse": False,
     "nmse_db": False,
     "objective_gap": False,
     "sparsity": False,
     "fit_seconds": False,
 }
+
+# reported, never ranked (no best value in bold)
+UNRANKED = {"steps"}
 
 METRIC_LABELS: dict[str, str] = {
     "acc": "ACC",
@@ -31,6 +36,9 @@ METRIC_LABELS: dict[str, str] = {
     "accuracy": "Accuracy",
     "auc": "AUC",
     "eer": "EER",
+    "auc_video_norm": "AUC (video-norm)",
+    "eer_video_norm": "EER (video-norm)",
+    "steps": "Steps",
     "fps": "FPS",
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
@@ -83,7 +91,7 @@ TASKS: dict[str, TaskSpec] = {
     "classification_unsupervised": TaskSpec("Linear classification on sparse codes", ["accuracy"], select="at_max_layers"),
     "classification_supervised": TaskSpec("Supervised end-to-end classification", ["accuracy"], select="at_max_layers"),
     "reconstruction": TaskSpec("Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers"),
-    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"]),
+    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"]),
 }
 
 

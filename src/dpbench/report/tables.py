@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, model_rank
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED, model_rank
 
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
@@ -48,7 +48,9 @@ def format_cell(mean: float, sd: float, n_ok: int, n_total: int, digits: int) ->
 
 
 def metric_digits(metric: str) -> int:
-    """Decimals shown for ``metric``: one for dB, seconds and frames per second, three for scores."""
+    """Decimals shown for ``metric``: none for step counts, one for dB, seconds and frames per second, three for scores."""
+    if metric in UNRANKED:
+        return 0
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
@@ -75,7 +77,7 @@ def task_table(summary: pd.DataFrame, task: str) -> Styler:
             for model, row in sub.iterrows():
                 cells.loc[model, key] = format_cell(row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric))
             means = sub["mean"].dropna()
-            if len(means) > 1:
+            if len(means) > 1 and metric not in UNRANKED:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
                 for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(metric_digits(metric) + 3))]:
                     bold.loc[model, key] = True
