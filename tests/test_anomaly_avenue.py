@@ -84,3 +84,21 @@ def test_corrupt_video_is_named(tmp_path):
     video.write_bytes(b"RIFF not a video")
     with pytest.raises(ValueError, match="02.avi"):
         avenue.read_video(video)
+
+
+def test_labels_of_the_real_avenue_ground_truth():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from anomaly_fixtures import require_shared
+
+    folder = require_shared("avenue_gt", "testing_label_mask")
+    files = sorted(folder.glob("*_label.mat"), key=lambda p: int(p.name.split("_")[0]))
+    assert [p.name for p in files] == [f"{i}_label.mat" for i in range(1, 22)]
+    labels = [avenue.labels_from_mat(p) for p in files]
+    # ../shared/data/README.md: 21 test videos, 15,324 frames in all
+    assert sum(len(lab) for lab in labels) == 15324
+    assert all(lab.dtype == np.int8 and set(np.unique(lab)) <= {0, 1} for lab in labels)
+    assert all(lab.sum() > 0 for lab in labels), "every test video holds an abnormal event"
+    assert 0 < sum(int(lab.sum()) for lab in labels) < 15324
