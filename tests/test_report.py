@@ -125,3 +125,18 @@ def test_a_diverged_model_is_marked_failed_in_the_deepest_layer_tables(tmp_path,
     latex = task_table(load_results(paths), task).to_latex()
     assert next(line for line in latex.splitlines() if line.startswith("ista")).count("-26.0") == 1
     assert "failed" in next(line for line in latex.splitlines() if line.startswith("lista"))
+
+
+def test_anomaly_table_shows_both_conventions_and_steps_unranked():
+    data = pd.DataFrame(
+        rows("ista", "synthetic", "auc", [0.8, 0.82], task="anomaly") + rows("lista", "synthetic", "auc", [0.9, 0.9], task="anomaly")
+        + rows("ista", "synthetic", "auc_video_norm", [0.85, 0.85], task="anomaly")
+        + rows("lista", "synthetic", "auc_video_norm", [0.95, 0.95], task="anomaly")
+        + rows("ista", "synthetic", "steps", [0, 0], task="anomaly") + rows("lista", "synthetic", "steps", [400, 350], task="anomaly")
+    )
+    styler = task_table(data, "anomaly")
+    assert [c[1] for c in styler.data.columns] == ["AUC", "AUC (video-norm)", "Steps"]
+    assert styler.data.loc["lista", ("synthetic", "Steps")] == "375 $\\pm$ 35"
+    latex = styler.to_latex(convert_css=True)
+    lista = next(line for line in latex.splitlines() if line.startswith("lista"))
+    assert lista.count(r"\bfseries") == 2  # both AUCs; the step count is never "best"
