@@ -157,6 +157,9 @@ def test_resolve_params_names_unknown_key():
         scoring.resolve_params({"epoch": 3})
     with pytest.raises(ValueError, match="'pool'"):
         scoring.resolve_params({"pool": "median"})
+    for key, bad in (("min_delta", -1), ("val_fraction", 1.0), ("pyramid", []), ("n_atoms", 0), ("feature", "optical_flow")):
+        with pytest.raises(ValueError, match=f"'{key}'"):
+            scoring.resolve_params({key: bad})
     assert scoring.resolve_params({"lam": 0.2})["lam"] == 0.2
 
 

@@ -106,6 +106,8 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"parameter 'max_steps' must be a non-negative integer, got {out['max_steps']!r}")
     if not 0.0 <= float(out["motion_quantile"]) < 1.0:
         raise ValueError(f"parameter 'motion_quantile' must be in [0, 1), got {out['motion_quantile']!r}")
+    if not isinstance(out["min_delta"], (int, float)) or out["min_delta"] < 0:
+        raise ValueError(f"parameter 'min_delta' must be a number >= 0, got {out['min_delta']!r}")
     if not 0.0 < float(out["val_fraction"]) < 1.0:
         raise ValueError(f"parameter 'val_fraction' must be in (0, 1), got {out['val_fraction']!r}")
     pyramid = out["pyramid"]
