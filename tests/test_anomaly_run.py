@@ -34,8 +34,9 @@ def test_learned_coder_detects_anomalies(prepared):
     assert doc["task"] == "anomaly" and doc["dataset"] == "synthetic" and doc["model"] == "lista" and doc["seed"] == 0
     values = {r["metric"]: r["value"] for r in doc["records"]}
     assert set(values) == {"auc", "eer", "auc_video_norm", "eer_video_norm", "fps", "steps"}
-    assert values["auc"] >= 0.8 and values["auc_video_norm"] >= 0.8
-    assert 0 <= values["eer"] < 0.3
+    # four short clips, one of them a subtle cart (graded events): well above chance, not perfect
+    assert values["auc"] >= 0.7 and values["auc_video_norm"] >= 0.7
+    assert 0 <= values["eer"] < 0.35
     assert values["fps"] > 0
     assert doc["params"]["n_atoms"] is None and doc["params"]["lam"] == 0.3
     # the default dictionary is overcomplete: twice the 6x6x2 cuboid dimension
