@@ -50,9 +50,11 @@ def test_every_kind_and_grade_in_the_cycle_and_grades_order_the_events():
     rng = np.random.default_rng(0)
     speed = {g: abs(sv._anomaly("bike", rng, 64, g).vy) for g in sv.GRADES}
     assert speed["easy"] > speed["medium"] > speed["subtle"] > max(sv.WALK_SPEED)
-    area = {g: (lambda o: o.w * o.h)(sv._anomaly("cart", rng, 64, g)) for g in sv.GRADES}
+    carts = {g: sv._anomaly("cart", rng, 64, g) for g in sv.GRADES}
+    area = {g: o.w * o.h for g, o in carts.items()}
     assert area["easy"] > area["medium"] > area["subtle"] > 3 * 6
-    sideways = {g: (lambda o: abs(o.vx) / np.hypot(o.vx, o.vy))(sv._anomaly("wrong_way", rng, 64, g)) for g in sv.GRADES}
+    walkers = {g: sv._anomaly("wrong_way", rng, 64, g) for g in sv.GRADES}
+    sideways = {g: abs(o.vx) / np.hypot(o.vx, o.vy) for g, o in walkers.items()}
     assert sideways["easy"] > sideways["medium"] > sideways["subtle"] > 0.5
     with pytest.raises(ValueError, match="grade"):
         sv._anomaly("bike", rng, 64, "hard")
