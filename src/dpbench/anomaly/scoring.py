@@ -37,14 +37,7 @@ import torch
 
 from dpbench.anomaly.datasets import AnomalyData
 from dpbench.anomaly.features import (
-    FEATURE_KINDS,
-    NORMALISATIONS,
-    Normalizer,
-    Projection,
-    centre_offset,
-    iter_clip_features,
-    pad_frames,
-    span,
+    FEATURE_KINDS, NORMALISATIONS, Normalizer, Projection, centre_offset, iter_clip_features, pad_frames, span,
 )
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.metrics import equal_error_rate, roc_auc

@@ -12,14 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from dpbench.report.specs import (
-    FILTERS,
-    HIGHER_IS_BETTER,
-    METRIC_LABELS,
-    TASKS,
-    UNRANKED,
-    model_rank,
-)
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED, model_rank
 
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
