@@ -83,3 +83,31 @@ def test_corrupt_video_is_named(tmp_path):
     video.write_bytes(b"RIFF not a video")
     with pytest.raises(ValueError, match="02.avi"):
         avenue.read_video(video)
+
+
+def _real_label_files():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from anomaly_fixtures import require_shared
+
+    folder = require_shared("avenue_gt", "testing_label_mask")
+    return sorted(folder.glob("*_label.mat"), key=lambda p: int(p.name.split("_")[0]))
+
+
+def test_labels_of_the_real_avenue_ground_truth():
+    files = _real_label_files()
+    assert [p.name for p in files] == [f"{i}_label.mat" for i in range(1, 22)]
+    for path in (files[7], files[20]):  # the two shortest videos (a full read of all 21 takes minutes)
+        lab = avenue.labels_from_mat(path)
+        assert lab.dtype == np.int8 and set(np.unique(lab)) <= {0, 1} and lab.sum() > 0
+
+
+@pytest.mark.slow
+def test_every_real_avenue_label_file():
+    labels = [avenue.labels_from_mat(p) for p in _real_label_files()]
+    # ../shared/data/README.md: 21 test videos, 15,324 frames in all
+    assert sum(len(lab) for lab in labels) == 15324
+    assert all(lab.sum() > 0 for lab in labels), "every test video holds an abnormal event"
+    assert 0 < sum(int(lab.sum()) for lab in labels) < 15324

@@ -57,18 +57,88 @@ def test_smoothing_and_minmax():
     assert scoring.minmax(np.array([5.0, 5.0])).tolist() == [0.0, 0.0]
 
 
-def test_cuboids_shape_and_alignment():
+def test_cuboids_shape_and_alignment_on_the_centre_frame():
     frames = np.zeros((6, 8, 8), dtype=np.uint8)
     frames[4, 0:4, 0:4] = 255  # appears at frame 4, disappears at frame 5
-    vol = features.motion_volume(features.to_float_frames(frames), "diff")
-    cub = features.cuboids(vol, patch=4, depth=2, stride=4)
-    assert cub.shape == (4, 4, 32)  # frames 2..5 own a cuboid; 2x2 grid; 2*4*4 values
+    cub = features.clip_features(frames, scale=1.0, kind="diff", patch=4, depth=2, stride=4)
+    assert cub.shape == (4, 4, 32)  # 4 windows of 2 differences (3 frames); 2x2 grid; 2*4*4 values
     energy = cub.pow(2).sum(-1)
-    # cuboid n ends on frame n + depth: the change at frames 4 and 5 shows in cuboids 2 and 3, patch 0
+    # window n covers frames n..n+2 and is credited to its centre frame n+1: the changes at frames 4
+    # and 5 show in windows 2 (frames 2-4) and 3 (frames 3-5), patch 0
+    assert features.centre_offset("diff", 2) == 1
     assert energy[:, 0].tolist() == [0.0, 0.0, 16.0, 32.0]
     assert energy[:, 1:].sum() == 0
-    assert features.pad_frames(np.array([1.0, 2.0]), 2).tolist() == [1.0, 1.0, 1.0, 2.0]
+    # scores of windows 0..3 land on frames 1..4; frame 0 and 5 copy their neighbours
+    assert features.pad_frames(np.array([1.0, 2.0, 3.0, 4.0]), 1, 6).tolist() == [1.0, 1.0, 2.0, 3.0, 4.0, 4.0]
+    with pytest.raises(ValueError, match="do not fit"):
+        features.pad_frames(np.array([1.0, 2.0]), 2, 3)
     assert features.grid_shape(8, 8, 4, 4) == (2, 2)
+
+
+def test_a_one_frame_event_is_centred_on_its_own_frame():
+    frames = np.zeros((15, 16, 16), dtype=np.uint8)
+    frames[7, 4:12, 4:12] = 200  # a flash on frame 7 only
+    for kind, depth in (("diff", 2), ("gradients3d", 3), ("dynamic_image", 5)):
+        cub = features.clip_features(frames, scale=1.0, kind=kind, patch=8, depth=depth, stride=4)
+        energy = cub.pow(2).sum(-1).amax(1).numpy()
+        scores = features.pad_frames(energy, features.centre_offset(kind, depth), len(frames))
+        # the response is centred on the event's frame (a dynamic image weighs a window's centre frame 0,
+        # its ends most: it peaks on both sides of the event, symmetrically)
+        np.testing.assert_allclose(scores[7 - np.arange(1, 6)], scores[7 + np.arange(1, 6)], rtol=1e-5, err_msg=kind)
+        assert scores.max() > 0
+        if kind != "dynamic_image":
+            assert int(np.argmax(scores)) == 7, kind
+
+
+def test_gradients3d_and_dynamic_images():
+    t = torch.arange(5, dtype=torch.float32)
+    # a ramp in time, rows and columns: F(t, y, x) = 2t + 3y + 5x; central differences are exact
+    frames = (2 * t[:, None, None] + 3 * torch.arange(4.0)[None, :, None] + 5 * torch.arange(6.0)[None, None, :])
+    g = features.gradients3d(frames)
+    assert g.shape == (3, 3, 4, 6)
+    torch.testing.assert_close(g[0], torch.full((3, 4, 6), 2.0))
+    torch.testing.assert_close(g[1], torch.full((3, 4, 6), 3.0))
+    torch.testing.assert_close(g[2], torch.full((3, 4, 6), 5.0))
+    # approximate rank pooling of 3 frames: weights (2t - N - 1) / N = (-2, 0, 2) / 3
+    di = features.dynamic_images(frames, 3)
+    assert di.shape == (3, 4, 6)
+    torch.testing.assert_close(di, torch.full((3, 4, 6), (2 * 2.0 * 2) / 3))
+    cub = features.clip_features(np.zeros((9, 16, 16), np.uint8), scale=1.0, kind="gradients3d", patch=4, depth=5, stride=4,
+                                 pyramid=(1.0, 0.5))
+    assert cub.shape == (3, 16 + 4, 3 * 5 * 16)  # 9 - 5 - 2 + 1 windows; 4x4 + 2x2 cells; 3 gradients
+
+
+def test_projection_is_sklearn_pca():
+    from sklearn.decomposition import PCA
+
+    x = torch.randn(200, 12, generator=torch.Generator().manual_seed(0))
+    proj = features.Projection(4).fit(x)
+    ref = PCA(n_components=4, svd_solver="full").fit(x.double().numpy()).transform(x.double().numpy())
+    np.testing.assert_allclose(proj(x).numpy(), ref, atol=1e-4)
+    assert features.Projection(None).fit(x)(x) is x
+    with pytest.raises(ValueError, match="pca_dims 20"):
+        features.Projection(20).fit(x)
+
+
+def test_both_scoring_conventions_match_sklearn():
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(0)
+    parts = []
+    for clip, offset in (("01", 0.0), ("02", 5.0)):  # clip 02's scores sit higher: only video-norm undoes it
+        labels = (np.arange(50) >= 30).astype(np.int8)
+        score = offset + labels + rng.normal(scale=0.6, size=50)
+        parts.append(pd.DataFrame({"clip": clip, "label": labels, "score": score, "score_video_norm": scoring.minmax(score)}))
+    frames = pd.concat(parts, ignore_index=True)
+    got = scoring.frame_metrics(frames)
+    assert got["auc"] == pytest.approx(roc_auc_score(frames["label"], frames["score"]))
+    assert got["auc_video_norm"] == pytest.approx(roc_auc_score(frames["label"], frames["score_video_norm"]))
+    assert got["auc_video_norm"] > got["auc"] + 0.1
+    for key, column in (("eer", "score"), ("eer_video_norm", "score_video_norm")):
+        fpr, tpr, _ = roc_curve(frames["label"], frames[column])
+        i = int(np.argmin(np.abs(fpr - (1 - tpr))))
+        assert abs(got[key] - fpr[i]) <= max(abs(fpr[i] - (1 - tpr[i])), 1e-9) + 1e-9
 
 
 def test_normalizer():
@@ -87,14 +157,18 @@ def test_resolve_params_names_unknown_key():
         scoring.resolve_params({"epoch": 3})
     with pytest.raises(ValueError, match="'pool'"):
         scoring.resolve_params({"pool": "median"})
+    for key, bad in (("min_delta", -1), ("val_fraction", 1.0), ("pyramid", []), ("n_atoms", 0), ("feature", "optical_flow")):
+        with pytest.raises(ValueError, match=f"'{key}'"):
+            scoring.resolve_params({key: bad})
     assert scoring.resolve_params({"lam": 0.2})["lam"] == 0.2
 
 
-def test_chunked_features_match_whole_clip():
+@pytest.mark.parametrize("kind, depth", [("diff", 3), ("gradients3d", 4), ("dynamic_image", 5)])
+def test_chunked_features_match_whole_clip(kind, depth):
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, size=(23, 16, 20), dtype=np.uint8)
-    kw = dict(scale=0.5, kind="diff", patch=4, depth=3, stride=2)
+    frames = rng.integers(0, 256, size=(27, 16, 20), dtype=np.uint8)
+    kw = dict(scale=1.0, kind=kind, patch=4, depth=depth, stride=2, pyramid=(1.0, 0.5))
     whole = features.clip_features(frames, **kw)
     parts = list(features.iter_clip_features(frames, chunk=6, **kw))
-    assert len(parts) == 4
+    assert len(parts) == -(-whole.shape[0] // 6)
     torch.testing.assert_close(torch.cat(parts), whole)

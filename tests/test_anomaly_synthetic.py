@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,24 @@ def test_layout_and_labels(tmp_path):
         assert 0 < labels.sum() < 24, "each test clip has normal and abnormal frames"
     data = load_prepared(prepare("synthetic", tmp_path, tmp_path / "prep"))
     assert [lab.sum() > 0 for lab in data.labels] == [True] * 4
+    events = json.loads((out / "Test" / "events.json").read_text())
+    assert events["Test001"] == [{"kind": "bike", "grade": "easy"}]
+    assert events["Test003"] == [{"kind": "cart", "grade": "subtle"}]
+
+
+def test_every_kind_and_grade_in_the_cycle_and_grades_order_the_events():
+    assert sorted(e for clip in sv.EVENT_CYCLE for e in clip) == sorted((k, g) for k in ("bike", "wrong_way", "cart") for g in sv.GRADES)
+    rng = np.random.default_rng(0)
+    speed = {g: abs(sv._anomaly("bike", rng, 64, g).vy) for g in sv.GRADES}
+    assert speed["easy"] > speed["medium"] > speed["subtle"] > max(sv.WALK_SPEED)
+    carts = {g: sv._anomaly("cart", rng, 64, g) for g in sv.GRADES}
+    area = {g: o.w * o.h for g, o in carts.items()}
+    assert area["easy"] > area["medium"] > area["subtle"] > 3 * 6
+    walkers = {g: sv._anomaly("wrong_way", rng, 64, g) for g in sv.GRADES}
+    sideways = {g: abs(o.vx) / np.hypot(o.vx, o.vy) for g, o in walkers.items()}
+    assert sideways["easy"] > sideways["medium"] > sideways["subtle"] > 0.5
+    with pytest.raises(ValueError, match="grade"):
+        sv._anomaly("bike", rng, 64, "hard")
 
 
 # a fast bike adds much motion; a sideways walker or a cart only a little (by design: motion
@@ -46,7 +66,7 @@ def test_layout_and_labels(tmp_path):
 def test_abnormal_frames_have_more_motion(event, ratio):
     rng = np.random.default_rng(0)
     bg = sv._background(rng, 64)
-    frames, labels = sv.render_clip(rng, bg, 40, events=(event,), noise=0.0)
+    frames, labels = sv.render_clip(rng, bg, 40, events=((event, "easy"),), noise=0.0)
     motion = np.abs(np.diff(frames.astype(float), axis=0)).sum(axis=(1, 2))
     assert 0 < labels.sum() < 40
     assert motion[labels[1:] == 1].mean() > ratio * motion[labels[1:] == 0].mean()

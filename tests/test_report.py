@@ -178,3 +178,16 @@ def test_reference_curves_are_shipped_with_source_and_checked_on_every_row():
     assert len(curves) > 900 and (curves["checked"] == "figure-digitized").all() and (curves["source"].str.len() > 20).all()
     at16 = curves[(curves["layer"] == 16) & (curves["dataset"] == "synthetic_noiseless")].set_index(["paper", "model"])["nmse_db"]
     assert at16[("LISTA-CPSS (NeurIPS 2018)", "LISTA-CPSS")] == pytest.approx(-64.76)
+def test_anomaly_table_shows_both_conventions_and_steps_unranked():
+    data = pd.DataFrame(
+        rows("ista", "synthetic", "auc", [0.8, 0.82], task="anomaly") + rows("lista", "synthetic", "auc", [0.9, 0.9], task="anomaly")
+        + rows("ista", "synthetic", "auc_video_norm", [0.85, 0.85], task="anomaly")
+        + rows("lista", "synthetic", "auc_video_norm", [0.95, 0.95], task="anomaly")
+        + rows("ista", "synthetic", "steps", [0, 0], task="anomaly") + rows("lista", "synthetic", "steps", [400, 350], task="anomaly")
+    )
+    styler = task_table(data, "anomaly")
+    assert [c[1] for c in styler.data.columns] == ["AUC", "AUC (video-norm)", "Steps"]
+    assert styler.data.loc["lista", ("synthetic", "Steps")] == "375 $\\pm$ 35"
+    latex = styler.to_latex(convert_css=True)
+    lista = next(line for line in latex.splitlines() if line.startswith("lista"))
+    assert lista.count(r"\bfseries") == 2  # both AUCs; the step count is never "best"

@@ -41,6 +41,7 @@ class ModelSpec:
     label: str  # how tables and figures name it
     ista_at_init: dict[str, Any] | None = None  # options under which layer t equals ISTA's iterate t
     restarts: bool = False  # clustering: takes n_init (the best of n starts by its objective)
+    needs_overcomplete: str | None = None  # why the model cannot run with fewer atoms than features (else None)
 
     def load(self) -> type:
         """The implementing class (imports its module)."""
@@ -48,8 +49,10 @@ class ModelSpec:
         return getattr(importlib.import_module(module), name)
 
 
-def _sparse(name: str, cls: str, label: str, learned: bool = True, ista_at_init: dict[str, Any] | None = None) -> ModelSpec:
-    return ModelSpec(name, f"dpbench.sparse.{cls}", "sparse", learned, learned, SPARSE_TASKS, label, ista_at_init)
+def _sparse(
+    name: str, cls: str, label: str, learned: bool = True, ista_at_init: dict[str, Any] | None = None, needs_overcomplete: str | None = None
+) -> ModelSpec:
+    return ModelSpec(name, f"dpbench.sparse.{cls}", "sparse", learned, learned, SPARSE_TASKS, label, ista_at_init, needs_overcomplete=needs_overcomplete)
 
 
 def _cluster(name: str, cls: str, label: str, learned: bool, needs_gpu: bool, restarts: bool = True) -> ModelSpec:
@@ -71,7 +74,13 @@ MODELS: dict[str, ModelSpec] = {
         _sparse("lista_cp", "lista_cp:LISTACP", "LISTA-CP", ista_at_init={}),
         _sparse("lista_cpss", "lista_cpss:LISTACPSS", "LISTA-CPSS", ista_at_init={"support_selection": False}),
         _sparse("tilista", "tilista:TiLISTA", "TiLISTA"),
-        _sparse("alista", "alista:ALISTA", "ALISTA"),
+        _sparse(
+            "alista",
+            "alista:ALISTA",
+            "ALISTA",
+            needs_overcomplete="ALISTA's analytic weight W = (D D^T)^+ D reduces to the pseudo-inverse of an undercomplete D "
+            "and cannot reach the Lasso solution",
+        ),
         _sparse("sc2net", "sc2net:SC2Net", "SC2Net", ista_at_init={"fixed_gates": True, "init": "ista", "activation": "soft"}),
         # the authors' output-gate cell, z = o * h(z_prev - c) W_h: ISTA at no initialisation
         _sparse("slstm_output_gate", "slstm_output_gate:SLSTMOutputGate", "SLSTM + output gate"),
@@ -104,6 +113,8 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("ucsd_ped2", ("anomaly",)),
         DatasetSpec("avenue", ("anomaly",)),
         DatasetSpec("synthetic", ("anomaly",), notes="generated video with planted anomalies"),
+        DatasetSpec("ucsd_ped2_frames", ("anomaly",), notes="UCSD Ped2 in the common frames layout (JPEG), read in place"),
+        DatasetSpec("avenue_frames", ("anomaly",), notes="CUHK Avenue in the common frames layout, read in place"),
     ]
 }
 

@@ -101,13 +101,11 @@ def _images(config: dict[str, Any], model: str, dataset: str, seed: int, device:
 def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
     data = config["data_dir"]
     prepared = Path(f"{data}/prepared/anomaly/{dataset}")
+    raw = jobs.anomaly_raw_dir(config, dataset)
     if dataset == "synthetic":
-        raw = f"{data}/raw/anomaly_synthetic"
         _ensure(Path(raw), ["anomaly-synth", "--root", raw, *jobs.anomaly_synth_args(config)])
-    else:
-        source = "avenue" if dataset == "avenue" else "ucsd"
-        raw = f"{data}/raw/anomaly_{source}"
-        _ensure(Path(raw), ["anomaly-download", "--dataset", source, "--data-dir", raw])
+    elif dataset not in jobs.ANOMALY_FRAMES_DIR:  # frames folders are read in place
+        _ensure(Path(raw), ["anomaly-download", "--dataset", jobs.ANOMALY_SOURCE[dataset], "--data-dir", raw])
     _ensure(prepared / "manifest.json", ["anomaly-prepare", "--dataset", dataset, "--data-dir", raw, "--output", str(prepared)])
     dictionary, result = out / "dictionary.pt", out / "result.json"
     _call(["anomaly-dictionary", "--dataset", dataset, "--prepared", str(prepared), "--seed", str(seed),

@@ -6,7 +6,9 @@ def anomaly_prepared_dir(wildcards):
     return ANOMALY_PREPARED.format(dataset=wildcards.dataset)
 
 
-ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
+def anomaly_raw_dir(wildcards):
+    """The folder anomaly-prepare reads a dataset from (dpbench.tasks.jobs.anomaly_raw_dir)."""
+    return jobs.anomaly_raw_dir(config, wildcards.dataset)
 
 
 def anomaly_params(wildcards):
@@ -20,8 +22,8 @@ def anomaly_dictionary_file(dataset, seed):
 
 
 def anomaly_raw(wildcards):
-    """The folder of a dataset's raw clips (downloaded, or generated for ``synthetic``)."""
-    return f"{DATA}/raw/anomaly_{ANOMALY_SOURCE[wildcards.dataset]}"
+    """The folder anomaly-prepare reads: a download, the generated video, or a frames folder read in place."""
+    return anomaly_raw_dir(wildcards)
 
 
 def anomaly_results():

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dpbench.anomaly import avenue, synthetic_video, ucsd
+from dpbench.anomaly import avenue, frames, synthetic_video, ucsd
 from dpbench.io import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("ucsd_ped1", "ucsd_ped2", "avenue", "synthetic")
+DATASETS = ("ucsd_ped1", "ucsd_ped2", "avenue", "synthetic", "ucsd_ped2_frames", "avenue_frames")
+# datasets in the common frames layout (:mod:`dpbench.anomaly.frames`), read from a folder of the config
+FRAMES_DATASETS = ("ucsd_ped2_frames", "avenue_frames")
 UCSD_LIKE = {**ucsd.SUBSETS, "synthetic": synthetic_video.SUBSET}
 
 
@@ -85,7 +87,12 @@ def prepare(dataset: str, data_dir: str | os.PathLike[str], out_dir: str | os.Pa
         raise ValueError(f"unknown anomaly dataset {dataset!r}: expected one of {DATASETS}")
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     manifest: dict[str, object] = {"dataset": dataset, "source": str(data_dir), "scale": scale, "train": [], "test": []}
-    if dataset == "avenue":
+    if dataset in FRAMES_DATASETS:
+        layout = frames.find_layout(data_dir)
+        train_src = [(p.name, p) for p in layout["train"]]
+        test_src = [(p.name, p, ranges) for p, ranges in zip(layout["test"], layout["gt"])]
+        read = frames.read_clip
+    elif dataset == "avenue":
         layout = avenue.find_layout(data_dir)
         train_src = [(p.stem, p) for p in layout["train"]]
         test_src = [(p.stem, p, lab) for p, lab in zip(layout["test"], layout["labels"])]
@@ -96,8 +103,7 @@ def prepare(dataset: str, data_dir: str | os.PathLike[str], out_dir: str | os.Pa
     for name, src in train_src:
         path = out_dir / "train" / f"{name}.npz"
         if not _cached(path, scale):
-            frames = _resize(read(src), scale)
-            _save_clip(path, frames, scale)
+            _save_clip(path, _resize(read(src), scale), scale)
         with np.load(path) as z:
             shape = z["frames"].shape
         manifest["train"].append({"name": name, "file": f"train/{name}.npz", "n_frames": int(shape[0]), "size": list(shape[1:])})
@@ -105,14 +111,14 @@ def prepare(dataset: str, data_dir: str | os.PathLike[str], out_dir: str | os.Pa
     for name, src, gt in test_src:
         path = out_dir / "test" / f"{name}.npz"
         if not _cached(path, scale):
-            frames = _resize(read(src), scale)
+            clip = _resize(read(src), scale)
             if dataset == "avenue":
                 labels = avenue.labels_from_mat(gt)
             else:
-                labels = ucsd.frame_labels(gt, frames.shape[0])
-            if labels.shape[0] != frames.shape[0]:
-                raise ValueError(f"test clip {name}: {frames.shape[0]} frames but {labels.shape[0]} labels")
-            _save_clip(path, frames, scale, labels)
+                labels = ucsd.frame_labels(gt, clip.shape[0])
+            if labels.shape[0] != clip.shape[0]:
+                raise ValueError(f"test clip {name}: {clip.shape[0]} frames but {labels.shape[0]} labels")
+            _save_clip(path, clip, scale, labels)
         with np.load(path) as z:
             shape, labels = z["frames"].shape, z["labels"]
         ranges = synthetic_video.label_ranges(labels)

@@ -3,18 +3,25 @@
 Method (after Lu, Shi & Jia, "Abnormal event detection at 150 FPS", ICCV 2013, and the
 sparse-coding baselines of SC2Net / sRNN-AE):
 
-1. cuboids of frame differences on a grid (:mod:`dpbench.anomaly.features`), from normal
-   training clips only; the cuboids with the least motion (below the ``motion_quantile`` of their
-   energy) are dropped and at most ``max_train_patches`` are kept at random;
+1. cuboids (:mod:`dpbench.anomaly.features`: frame differences, Lu et al.'s 3D gradients or
+   AnomalyNet's dynamic images) on a grid, from normal training clips only; the cuboids with the
+   least energy (below the ``motion_quantile``) are dropped, at most ``max_train_patches`` are kept
+   at random, and a ``val_fraction`` of them is held out; an optional PCA (``pca_dims``) and the
+   normaliser are fitted on the rest;
 2. a dictionary is learned on them (:func:`dpbench.sparse.dictionary.learn_dictionary`), once per
-   dataset and seed (:func:`anomaly_dictionary`: every model of a seed shares it); ISTA and FISTA
-   use it as is, the learned encoders start from it and are trained with the unsupervised Lasso
-   loss (:func:`dpbench.sparse.train.train_encoder`);
-3. each test cuboid scores ``1/2 ||x - D z||^2 + lam ||z||_1``; a frame scores the ``max`` (or
-   ``mean``) over its cuboids; scores are smoothed by a centred moving average of ``smooth``
-   frames and min-max normalised per video;
-4. frame-level ROC AUC and EER are pooled over all test frames; the throughput is the number of
-   test frames divided by the time spent in the encoder's forward pass.
+   dataset and seed (:func:`anomaly_dictionary`: every model of a seed shares it), overcomplete by
+   default (``n_atoms`` None: twice the feature dimension); ISTA and FISTA use it as is, the learned
+   encoders start from it and are trained on the unsupervised Lasso loss until the held-out cuboids
+   stop improving (:func:`dpbench.anomaly.training.train_to_convergence`);
+3. each test cuboid scores ``1/2 ||x - D z||^2 + lam ||z||_1``; a window of frames is credited to
+   its centre frame and scores the ``max`` (or ``mean``) over its cuboids; scores are smoothed by a
+   centred moving average of ``smooth`` frames;
+4. two scoring conventions, both pooled over all test frames (``sklearn.metrics``):
+   ``auc``/``eer`` sweep one global threshold over the raw scores (Lu et al. 2013, the UCSD
+   protocol: the primary); ``auc_video_norm``/``eer_video_norm`` first min-max normalise the scores
+   of each test video (Hasan et al. 2016, sRNN: a test-time statistic that assumes every clip holds
+   an anomaly);
+5. the throughput is the number of test frames divided by the time spent in the encoder's forward pass.
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ import pandas as pd
 import torch
 
 from dpbench.anomaly.datasets import AnomalyData
-from dpbench.anomaly.features import FEATURE_KINDS, NORMALISATIONS, Normalizer, iter_clip_features, pad_frames
+from dpbench.anomaly.features import (
+    FEATURE_KINDS,
+    NORMALISATIONS,
+    Normalizer,
+    Projection,
+    centre_offset,
+    iter_clip_features,
+    pad_frames,
+    span,
+)
 from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.metrics import equal_error_rate, roc_auc
 from dpbench.progress import progress
@@ -38,32 +54,36 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "scale": 1.0,  # resize factor applied to the frames before feature extraction
-    "feature": "diff",  # diff | absdiff | grad (see features.motion_volume)
+    "feature": "diff",  # see features.FEATURE_KINDS
+    "pyramid": [1.0],  # scales (factors on ``scale``) whose cuboids a frame pools; Lu et al.: three
     "patch": 8,  # cuboid side in pixels
-    "depth": 2,  # cuboid length in frame differences
+    "depth": 2,  # cuboid length: frame differences, gradient frames or frames per dynamic image
     "stride": 4,  # grid step in pixels
+    "pca_dims": None,  # PCA of the cuboids (fitted on normal training cuboids); None: none
     "normalisation": "global",  # global | l2 | none
-    "motion_quantile": 0.5,  # drop training cuboids below this quantile of motion energy
+    "motion_quantile": 0.5,  # drop training cuboids below this quantile of energy
     "max_train_patches": 10000,
-    "n_atoms": 64,
+    "val_fraction": 0.1,  # training cuboids held out for early stopping
+    "n_atoms": None,  # None: twice the feature dimension (an overcomplete dictionary)
     "lam": 0.3,
     "n_layers": 16,
     "dict_iter": 5,  # passes of dictionary learning
-    "epochs": 5,
+    "max_steps": 10000,  # Adam steps at most
+    "eval_every": 100,  # steps between held-out evaluations
+    "patience": 10,  # evaluations without improvement before stopping
+    "min_delta": 1e-4,  # relative improvement of the held-out loss that counts
     "batch_size": 256,
     "lr": 1e-3,
-    "layer_loss": "final",  # final | mean
+    "layer_loss": "final",  # final | mean | mean_log
     "model_options": {},  # extra keyword arguments of dpbench.sparse.build_model
     "pool": "max",  # max | mean over the cuboids of a frame
     "smooth": 5,  # moving-average window in frames (1: none)
     "encode_batch": 8192,
 }
 
-
 # the parameters the training cuboids and the dictionary depend on
-DICTIONARY_KEYS = ("scale", "feature", "patch", "depth", "stride", "normalisation", "motion_quantile",
-                   "max_train_patches", "n_atoms", "lam", "dict_iter")
-
+DICTIONARY_KEYS = ("scale", "feature", "pyramid", "patch", "depth", "stride", "pca_dims", "normalisation", "motion_quantile",
+                   "max_train_patches", "val_fraction", "n_atoms", "lam", "dict_iter")
 
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults overridden by ``params``; an unknown key or bad value raises ValueError naming it."""
@@ -76,16 +96,49 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"parameter 'normalisation' must be one of {NORMALISATIONS}, got {out['normalisation']!r}")
     if out["pool"] not in ("max", "mean"):
         raise ValueError(f"parameter 'pool' must be 'max' or 'mean', got {out['pool']!r}")
-    for key in ("patch", "depth", "stride", "n_atoms", "n_layers", "dict_iter", "batch_size", "max_train_patches", "smooth", "encode_batch"):
+    for key in ("patch", "depth", "stride", "n_layers", "dict_iter", "batch_size", "max_train_patches", "smooth",
+                "encode_batch", "eval_every", "patience"):
         if not isinstance(out[key], int) or out[key] < 1:
             raise ValueError(f"parameter {key!r} must be a positive integer, got {out[key]!r}")
-    if not isinstance(out["epochs"], int) or out["epochs"] < 0:
-        raise ValueError(f"parameter 'epochs' must be a non-negative integer, got {out['epochs']!r}")
+    for key in ("n_atoms", "pca_dims"):
+        if out[key] is not None and (not isinstance(out[key], int) or out[key] < 1):
+            raise ValueError(f"parameter {key!r} must be a positive integer or null, got {out[key]!r}")
+    if not isinstance(out["max_steps"], int) or out["max_steps"] < 0:
+        raise ValueError(f"parameter 'max_steps' must be a non-negative integer, got {out['max_steps']!r}")
     if not 0.0 <= float(out["motion_quantile"]) < 1.0:
         raise ValueError(f"parameter 'motion_quantile' must be in [0, 1), got {out['motion_quantile']!r}")
+    if not isinstance(out["min_delta"], (int, float)) or out["min_delta"] < 0:
+        raise ValueError(f"parameter 'min_delta' must be a number >= 0, got {out['min_delta']!r}")
+    if not 0.0 < float(out["val_fraction"]) < 1.0:
+        raise ValueError(f"parameter 'val_fraction' must be in (0, 1), got {out['val_fraction']!r}")
+    pyramid = out["pyramid"]
+    if not isinstance(pyramid, list) or not pyramid or not all(isinstance(f, (int, float)) and f > 0 for f in pyramid):
+        raise ValueError(f"parameter 'pyramid' must be a non-empty list of positive scale factors, got {pyramid!r}")
     if not isinstance(out["model_options"], dict):
         raise ValueError("parameter 'model_options' must be a mapping")
     return out
+
+
+def n_atoms(p: dict[str, Any], dim: int) -> int:
+    """The dictionary size: ``n_atoms``, or twice the feature dimension ``dim`` when it is None."""
+    return 2 * dim if p["n_atoms"] is None else int(p["n_atoms"])
+
+
+def check_regime(model: str, atoms: int, dim: int) -> None:
+    """Refuse (:class:`dpbench.cli.UserError`, saying why) a ``model`` that cannot run with ``atoms`` atoms of dimension ``dim``."""
+    from dpbench.params import UserError
+    from dpbench.registry import model_spec
+
+    reason = model_spec(model).needs_overcomplete
+    if reason and atoms < dim:
+        raise UserError(f"model {model!r} cannot run with an undercomplete dictionary ({atoms} atoms for "
+                         f"{dim}-dimensional cuboids): {reason}; set anomaly.params.n_atoms >= {dim} "
+                         "(or null)")
+
+
+def _features(clip: np.ndarray, p: dict[str, Any]):
+    return iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"],
+                              stride=p["stride"], pyramid=p["pyramid"])
 
 
 def moving_average(x: np.ndarray, window: int) -> np.ndarray:
@@ -131,39 +184,45 @@ def pooled_frame_scores(
 
 @dataclass
 class AnomalyResult:
-    auc: float
-    eer: float
-    fps: float
-    frames: pd.DataFrame  # clip, frame (1-based), score, raw_score, label
+    frames: pd.DataFrame  # clip, frame (1-based), score, score_video_norm, raw_score, label
+    metrics: dict[str, float]  # auc, eer, auc_video_norm, eer_video_norm, fps, steps
     timings: dict[str, float] = field(default_factory=dict)
     train_losses: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
     def records(self) -> list[dict[str, Any]]:
-        return [
-            {"metric": "auc", "value": self.auc},
-            {"metric": "eer", "value": self.eer},
-            {"metric": "fps", "value": self.fps},
-        ]
+        return [{"metric": k, "value": v} for k, v in self.metrics.items()]
+
+
+def frame_metrics(frames: pd.DataFrame) -> dict[str, float]:
+    """AUC and EER pooled over all frames, from the raw scores (``score``: one global threshold) and
+    from the per-video min-max normalised ones (``score_video_norm``)."""
+    y = frames["label"].to_numpy()
+    out = {}
+    for column, suffix in (("score", ""), ("score_video_norm", "_video_norm")):
+        s = frames[column].to_numpy()
+        out[f"auc{suffix}"] = roc_auc(y, s)
+        out[f"eer{suffix}"] = equal_error_rate(y, s)
+    return out
 
 
 def training_cuboids(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> torch.Tensor:
-    """Normal training cuboids (flattened), the low-motion ones dropped, subsampled.
+    """Normal training cuboids (flattened), the low-energy ones dropped, subsampled.
 
-    Each clip first contributes a random subset of its cuboids (enough to leave
-    ``max_train_patches`` after the motion filter), so memory stays bounded on long videos.
+    Each chunk of each clip first contributes a random subset of its cuboids (enough to leave
+    ``max_train_patches`` after the energy filter), so memory stays bounded on long videos.
     """
     q = float(p["motion_quantile"])
-    per_clip = int(np.ceil(2 * p["max_train_patches"] / (1 - q) / max(len(data.train), 1)))
+    per_clip = 2 * p["max_train_patches"] / (1 - q) / max(len(data.train), 1)
     feats = []
     for clip in progress(data.train, "training cuboids (clips)"):
-        cubs = torch.cat([
-            c.flatten(0, 1)
-            for c in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"])
-        ])
-        if cubs.shape[0] > per_clip:
-            cubs = cubs[torch.randperm(cubs.shape[0], generator=generator)[:per_clip]]
-        feats.append(cubs)
+        n_windows = len(clip) - span(p["feature"], p["depth"]) + 1
+        for chunk in _features(clip, p):
+            cubs = chunk.flatten(0, 1)
+            keep = int(np.ceil(per_clip * chunk.shape[0] / n_windows))
+            if cubs.shape[0] > keep:
+                cubs = cubs[torch.randperm(cubs.shape[0], generator=generator)[:keep]]
+            feats.append(cubs)
     x = torch.cat(feats)
     energy = x.pow(2).sum(dim=-1)
     if q > 0:
@@ -176,11 +235,31 @@ def training_cuboids(data: AnomalyData, p: dict[str, Any], generator: torch.Gene
     return x
 
 
-def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> tuple[torch.Tensor, Normalizer]:
-    """The normalised training cuboids and their normaliser."""
+@dataclass
+class TrainingSet:
+    """Projected, normalised training cuboids: ``fit`` (dictionary, encoder) and ``val`` (held out)."""
+
+    fit: torch.Tensor
+    val: torch.Tensor
+    projection: Projection
+    normaliser: Normalizer
+
+    def transform(self, raw: torch.Tensor) -> torch.Tensor:
+        return self.normaliser(self.projection(raw))
+
+
+def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> TrainingSet:
+    """The training cuboids split into fitted and held-out parts; projection and normaliser fitted on the first."""
     x_raw = training_cuboids(data, p, generator)
-    norm = Normalizer(p["normalisation"]).fit(x_raw)
-    return norm(x_raw), norm
+    n_val = max(1, int(round(p["val_fraction"] * x_raw.shape[0])))
+    if n_val >= x_raw.shape[0]:
+        raise ValueError(f"only {x_raw.shape[0]} training cuboids: too few to hold out {p['val_fraction']:.0%} of them")
+    perm = torch.randperm(x_raw.shape[0], generator=generator)
+    fit_raw, val_raw = x_raw[perm[n_val:]], x_raw[perm[:n_val]]
+    projection = Projection(p["pca_dims"]).fit(fit_raw)
+    fit_proj = projection(fit_raw)
+    normaliser = Normalizer(p["normalisation"]).fit(fit_proj)
+    return TrainingSet(normaliser(fit_proj), normaliser(projection(val_raw)), projection, normaliser)
 
 
 def dictionary_params(p: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +270,7 @@ def dictionary_params(p: dict[str, Any]) -> dict[str, Any]:
 def _learn_dictionary(x_train: torch.Tensor, p: dict[str, Any], seed: int) -> torch.Tensor:
     from dpbench.sparse.dictionary import learn_dictionary
 
-    return learn_dictionary(x_train, p["n_atoms"], p["lam"], seed=seed, n_iter=p["dict_iter"])
+    return learn_dictionary(x_train, n_atoms(p, x_train.shape[1]), p["lam"], seed=seed, n_iter=p["dict_iter"])
 
 
 def anomaly_dictionary(data: AnomalyData, params: dict[str, Any] | None, seed: int) -> torch.Tensor:
@@ -200,8 +279,7 @@ def anomaly_dictionary(data: AnomalyData, params: dict[str, Any] | None, seed: i
     from dpbench.runtime import seed_everything
 
     p = resolve_params(params)
-    x_train, _ = _training_set(data, p, seed_everything(seed))
-    return _learn_dictionary(x_train, p, seed)
+    return _learn_dictionary(_training_set(data, p, seed_everything(seed)).fit, p, seed)
 
 
 def run_anomaly(
@@ -217,38 +295,44 @@ def run_anomaly(
     """Train ``model_name`` on the normal clips of ``data`` and score its test clips.
 
     ``dictionary``: the one :func:`anomaly_dictionary` gives for the same parameters and seed
-    (learned here when None). Training resumes from ``checkpoint`` when one is saved."""
+    (learned here when None). Training resumes from ``checkpoint`` when one is saved. A model that
+    cannot run in this setting is refused, saying why (:func:`check_regime`)."""
+    from dpbench.anomaly.training import train_to_convergence
     from dpbench.runtime import seed_everything, synchronize
     from dpbench.sparse import build_model
     from dpbench.sparse.base import lasso_cost
-    from dpbench.sparse.train import train_encoder
 
     p = resolve_params(params)
     generator = seed_everything(seed, device)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    x_train, norm = _training_set(data, p, generator)
+    train = _training_set(data, p, generator)
     timings["features_train_s"] = time.perf_counter() - t0
+    dim = train.fit.shape[1]
+    check_regime(model_name, n_atoms(p, dim), dim)
 
     D = dictionary
     if D is None:
         t0 = time.perf_counter()
-        D = _learn_dictionary(x_train, p, seed)
+        D = _learn_dictionary(train.fit, p, seed)
         timings["dictionary_s"] = time.perf_counter() - t0
 
     model = build_model(model_name, D, p["lam"], p["n_layers"], **p["model_options"])
     losses: list[float] = []
+    conv = None
     t0 = time.perf_counter()
-    if model.trainable and p["epochs"] > 0:
-        result = train_encoder(
-            model, x_train, D, p["lam"], mode="unsupervised", epochs=p["epochs"], batch_size=p["batch_size"],
-            lr=p["lr"], layer_loss=p["layer_loss"], generator=generator, device=device, checkpoint=checkpoint,
+    if model.trainable and p["max_steps"] > 0:
+        conv = train_to_convergence(
+            model, train.fit, train.val, D, p["lam"], max_steps=p["max_steps"], eval_every=p["eval_every"],
+            patience=p["patience"], min_delta=p["min_delta"], batch_size=p["batch_size"], lr=p["lr"],
+            layer_loss=p["layer_loss"], generator=generator, device=device, checkpoint=checkpoint,
         )
-        losses = list(result.losses)
+        losses = conv.train_losses
     timings["training_s"] = time.perf_counter() - t0
     model.to(device).eval()
     D_dev = model.D if hasattr(model, "D") else D.to(device)
+    offset = centre_offset(p["feature"], p["depth"])
 
     rows = []
     encode_time = 0.0
@@ -256,36 +340,43 @@ def run_anomaly(
     t_score = time.perf_counter()
     with torch.no_grad():
         # warm-up (allocations, CUDA kernels) outside the timed region
-        warm = x_train[: min(256, x_train.shape[0])].to(device)
+        warm = train.fit[: min(256, train.fit.shape[0])].to(device)
         lasso_cost(warm, model(warm), D_dev, p["lam"])
         synchronize(device)
         for name, clip, labels in progress(zip(data.test_names, data.test, data.labels), "scoring (clips)", len(data.test)):
             pooled_parts = []
-            for raw_cub in iter_clip_features(clip, scale=p["scale"], kind=p["feature"], patch=p["patch"], depth=p["depth"], stride=p["stride"]):
-                pooled_chunk, seconds = pooled_frame_scores(model, norm(raw_cub), D_dev, p, device)
+            for raw_cub in _features(clip, p):
+                pooled_chunk, seconds = pooled_frame_scores(model, train.transform(raw_cub), D_dev, p, device)
                 pooled_parts.append(pooled_chunk)
                 encode_time += seconds
                 n_frames_total += len(pooled_chunk)  # frames whose cuboids went through the encoder
-            pooled = np.concatenate(pooled_parts)
-            raw = pad_frames(pooled, p["depth"])
-            final = minmax(moving_average(raw, p["smooth"]))
+            raw = pad_frames(np.concatenate(pooled_parts), offset, clip.shape[0])
+            smoothed = moving_average(raw, p["smooth"])
             rows.append(pd.DataFrame({
-                "clip": name, "frame": np.arange(1, clip.shape[0] + 1), "score": final, "raw_score": raw,
-                "label": np.asarray(labels, dtype=np.int8),
+                "clip": name, "frame": np.arange(1, clip.shape[0] + 1), "score": smoothed, "score_video_norm": minmax(smoothed),
+                "raw_score": raw, "label": np.asarray(labels, dtype=np.int8),
             }))
     timings["scoring_s"] = time.perf_counter() - t_score
     timings["encode_s"] = encode_time
     frames = pd.concat(rows, ignore_index=True)
-    auc = roc_auc(frames["label"].to_numpy(), frames["score"].to_numpy())
-    eer = equal_error_rate(frames["label"].to_numpy(), frames["score"].to_numpy())
-    fps = n_frames_total / encode_time if encode_time > 0 else float("nan")
+    metrics = frame_metrics(frames)
+    metrics["fps"] = n_frames_total / encode_time if encode_time > 0 else float("nan")
+    metrics["steps"] = float(conv.steps if conv else 0)
     info = {
-        "n_train_cuboids": int(x_train.shape[0]),
-        "cuboid_dim": int(x_train.shape[1]),
+        "n_train_cuboids": int(train.fit.shape[0]),
+        "n_val_cuboids": int(train.val.shape[0]),
+        "cuboid_dim": int(dim),
+        "n_atoms": int(D.shape[1]),
         "n_encoded_frames": int(n_frames_total),
         "n_test_frames": int(len(frames)),
-        "normaliser": norm.state(),
+        "projection": train.projection.state(),
+        "normaliser": train.normaliser.state(),
         "trainable": bool(model.trainable),
+        "steps": int(conv.steps if conv else 0),
+        "best_step": int(conv.best_step if conv else 0),
+        "stopped": conv.stopped if conv else "not trained",
+        "val_losses": conv.val_losses if conv else [],
     }
-    log.info("%s on %s: AUC %.4f, EER %.4f, %.0f frames/s (encoder)", model_name, data.dataset, auc, eer, fps)
-    return AnomalyResult(auc=auc, eer=eer, fps=fps, frames=frames, timings=timings, train_losses=losses, info=info)
+    log.info("%s on %s: AUC %.4f (video-norm %.4f), EER %.4f, %.0f frames/s (encoder), %d steps", model_name, data.dataset,
+             metrics["auc"], metrics["auc_video_norm"], metrics["eer"], metrics["fps"], info["steps"])
+    return AnomalyResult(frames=frames, metrics=metrics, timings=timings, train_losses=losses, info=info)

@@ -2,11 +2,16 @@
 
 A fixed camera looks at a textured walkway (static background plus mild sensor noise).
 Normal clips show "pedestrians" (small rectangles) walking up or down the walkway at walking
-speed. Test clips also contain abnormal events over a frame span:
+speed. Test clips also contain abnormal events over a frame span, each of a kind and a grade
+(``GRADES``: ``easy``, ``medium``, ``subtle``), so that a better encoder can show it on the subtle ones:
 
-* ``bike``: a pedestrian-sized object moving 4-6x faster than walking speed;
-* ``wrong_way``: a walker crossing the walkway sideways (a direction never seen in training);
-* ``cart``: an unusually large shape moving at walking speed.
+* ``bike``: a pedestrian-sized object moving 5x / 3x / 2x walking speed;
+* ``wrong_way``: a walker crossing at 90 / 60 / 35 degrees from the walkway's direction (directions
+  never seen in training);
+* ``cart``: a shape of 12x10 / 8x8 / 5x7 pixels (at 64x64; a pedestrian is 3x6) at walking speed.
+
+Test clip ``i`` holds the events of ``EVENT_CYCLE[i mod 9]``, every (kind, grade) pair in turn; the
+kind and grade of each clip's events are written to ``Test/events.json``.
 
 Clips are written exactly like UCSD Ped1/Ped2 so that the same loader reads them::
 
@@ -28,14 +33,22 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from dpbench.anomaly.ucsd import format_gt
-from dpbench.io import atomic_path
+from dpbench.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
 SUBSET = "UCSDsynth"
-EVENT_CYCLE = (("bike",), ("wrong_way",), ("cart",), ("bike", "bike"))
+GRADES = ("easy", "medium", "subtle")
+# every (kind, grade) pair once, the grades mixed within any three consecutive clips
+EVENT_CYCLE: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("bike", "easy"),), (("wrong_way", "medium"),), (("cart", "subtle"),),
+    (("bike", "subtle"),), (("wrong_way", "easy"),), (("cart", "medium"),),
+    (("bike", "medium"),), (("wrong_way", "subtle"),), (("cart", "easy"),),
+)
 WALK_SPEED = (0.6, 1.2)  # pixels per frame at 64x64
-BIKE_FACTOR = (4.0, 6.0)
+BIKE_FACTOR = {"easy": 5.0, "medium": 3.0, "subtle": 2.0}  # times the mean walking speed
+WRONG_WAY_ANGLE = {"easy": 90.0, "medium": 60.0, "subtle": 35.0}  # degrees from the walkway's direction
+CART_SIZE = {"easy": (12.0, 10.0), "medium": (8.0, 8.0), "subtle": (5.0, 7.0)}  # width, height at 64x64
 # walkers differ widely in contrast (clothing), abnormal objects stay in the middle of that range,
 # so that motion energy alone does not give the events away
 PED_CONTRAST = (25.0, 90.0)
@@ -98,22 +111,28 @@ def _pedestrian(rng: np.random.Generator, size: int, *, at_edge: bool) -> _Objec
     return _Object(x, y, w, h, rng.uniform(-0.1, 0.1) * scale, speed if down else -speed, contrast)
 
 
-def _anomaly(kind: str, rng: np.random.Generator, size: int) -> _Object:
+def _anomaly(kind: str, rng: np.random.Generator, size: int, grade: str = "easy") -> _Object:
+    if grade not in GRADES:
+        raise ValueError(f"unknown anomaly grade {grade!r}: expected one of {GRADES}")
     scale = size / 64
     lo, hi = size / 6 + 1, size - size / 6 - 1
     down = rng.random() < 0.5
     contrast = rng.choice([-1.0, 1.0]) * rng.uniform(*ANOMALY_CONTRAST)
+    walk = float(np.mean(WALK_SPEED)) * scale
     if kind == "bike":
         w, h = 4.0 * scale, 7.0 * scale
-        speed = rng.uniform(0.9, 1.1) * rng.uniform(*BIKE_FACTOR) * scale
+        speed = rng.uniform(0.9, 1.1) * BIKE_FACTOR[grade] * walk
         return _Object(rng.uniform(lo, hi - w), -h if down else float(size), w, h, 0.0, speed if down else -speed, contrast, kind)
     if kind == "wrong_way":
         w, h = 3.0 * scale, 6.0 * scale
         right = rng.random() < 0.5
         speed = rng.uniform(1.2, 1.6) * scale
-        return _Object(-w if right else float(size), rng.uniform(size / 5, size - size / 5 - h), w, h, speed if right else -speed, 0.0, contrast, kind)
+        angle = np.deg2rad(WRONG_WAY_ANGLE[grade])
+        vx, vy = speed * np.sin(angle), speed * np.cos(angle)
+        return _Object(-w if right else float(size), rng.uniform(size / 5, size - size / 5 - h), w, h,
+                       vx if right else -vx, vy if down else -vy, contrast, kind)
     if kind == "cart":
-        w, h = 12.0 * scale, 10.0 * scale
+        w, h = (v * scale for v in CART_SIZE[grade])
         speed = rng.uniform(*WALK_SPEED) * scale
         return _Object(rng.uniform(lo, hi - w), -h if down else float(size), w, h, 0.0, speed if down else -speed, contrast, kind)
     raise ValueError(f"unknown anomaly kind {kind!r}: expected bike, wrong_way or cart")
@@ -125,10 +144,11 @@ def render_clip(
     n_frames: int,
     *,
     n_pedestrians: int = 4,
-    events: tuple[str, ...] = (),
+    events: tuple[tuple[str, str], ...] = (),
     noise: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Render one clip; return uint8 frames (T, H, W) and 0/1 frame labels (T,)."""
+    """Render one clip with ``events`` ((kind, grade) pairs, one after another); return uint8 frames
+    (T, H, W) and 0/1 frame labels (T,)."""
     size = background.shape[0]
     people = [_pedestrian(rng, size, at_edge=False) for _ in range(n_pedestrians)]
     # events run one after another: the first starts in the first third of the clip, each
@@ -140,7 +160,8 @@ def render_clip(
     labels = np.zeros(n_frames, dtype=np.int8)
     for t in range(n_frames):
         if pending and not active and t >= next_start:
-            active.append(_anomaly(pending.pop(0), rng, size))
+            kind, grade = pending.pop(0)
+            active.append(_anomaly(kind, rng, size, grade))
         img = background.copy()
         for obj in people + active:
             img += obj.contrast * obj.coverage(size)
@@ -199,12 +220,14 @@ def generate(
     for i, s in enumerate(train_seq.spawn(n_train), 1):
         frames, _ = render_clip(np.random.default_rng(s), background, n_frames, n_pedestrians=n_pedestrians, noise=noise)
         _write_clip(out / "Train" / f"Train{i:03d}", frames)
-    gt = []
+    gt, record = [], {}
     for i, s in enumerate(test_seq.spawn(n_test), 1):
         events = EVENT_CYCLE[(i - 1) % len(EVENT_CYCLE)]
         frames, labels = render_clip(np.random.default_rng(s), background, n_frames, n_pedestrians=n_pedestrians, events=events, noise=noise)
         _write_clip(out / "Test" / f"Test{i:03d}", frames)
         gt.append(label_ranges(labels))
+        record[f"Test{i:03d}"] = [{"kind": k, "grade": g} for k, g in events]
+    write_json(out / "Test" / "events.json", record)
     with atomic_path(out / "Test" / f"{SUBSET}.m") as tmp:
         tmp.write_text(format_gt(gt))
     log.info("wrote synthetic video set (%d train, %d test clips of %d frames, %dx%d) to %s", n_train, n_test, n_frames, size, size, out)

@@ -1,8 +1,10 @@
 """Anomaly-detection figures drawn from the saved per-frame scores (``*.scores.csv`` of each job).
 
-- ROC curves: frame-level, pooled over all test frames, one curve per model (one seed).
-- Score trace: the normalised anomaly score over time for one test clip, one line per model, with
-  the ground-truth abnormal frames shaded.
+- ROC curves: frame-level, pooled over all test frames, one curve per model (one seed), in both
+  scoring conventions side by side: raw scores under one global threshold (``score``) and scores
+  min-max normalised per test video (``score_video_norm``).
+- Score trace: the per-video normalised anomaly score over time for one test clip, one line per
+  model, with the ground-truth abnormal frames shaded.
 """
 
 from __future__ import annotations
@@ -38,18 +40,24 @@ def _models(scores: pd.DataFrame) -> list[str]:
     return sorted(scores["model"].unique(), key=lambda m: (model_rank(m), m))
 
 
+CONVENTIONS = {"score": "raw scores, one threshold", "score_video_norm": "min-max per video"}
+
+
 def roc_figure(scores: pd.DataFrame, title: str) -> plt.Figure:
-    """Frame-level ROC curve of every model (pooled over all test frames)."""
+    """Frame-level ROC curve of every model (pooled over all test frames), one panel per scoring convention."""
     models = _models(scores)
     palette = model_palette(models)
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
-    for model in models:
-        sub = scores[scores["model"] == model]
-        fpr, tpr, _ = roc_curve(sub["label"], sub["score"])
-        ax.plot(fpr, tpr, color=palette[model], label=f"{model} (AUC {area_under_curve(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(fontsize=7, loc="lower right")
+    fig, axes = plt.subplots(1, 2, figsize=(9.2, 4.2), sharey=True)
+    for ax, (column, name) in zip(axes, CONVENTIONS.items()):
+        for model in models:
+            sub = scores[scores["model"] == model]
+            fpr, tpr, _ = roc_curve(sub["label"], sub[column])
+            ax.plot(fpr, tpr, color=palette[model], label=f"{model} (AUC {area_under_curve(fpr, tpr):.3f})")
+        ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
+        ax.set(xlabel="false positive rate", title=name, xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel("true positive rate")
+    fig.suptitle(title)
     return fig
 
 
@@ -68,8 +76,8 @@ def trace_figure(scores: pd.DataFrame, title: str, clip: str | None = None) -> p
     ax.fill_between(frames, 0, 1, where=labels > 0, step="mid", color="tab:red", alpha=0.15, label="abnormal (ground truth)")
     for model in models:
         m = sub[sub["model"] == model].sort_values("frame")
-        ax.plot(m["frame"], m["score"], color=palette[model], lw=1.2, label=model)
-    ax.set(xlabel="frame", ylabel="normalised anomaly score", title=f"{title}, clip {clip}", ylim=(0, 1.02))
+        ax.plot(m["frame"], m["score_video_norm"], color=palette[model], lw=1.2, label=model)
+    ax.set(xlabel="frame", ylabel="anomaly score (min-max per video)", title=f"{title}, clip {clip}", ylim=(0, 1.02))
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     return fig
 

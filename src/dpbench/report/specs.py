@@ -15,16 +15,21 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "ari": True,
     "accuracy": True,
     "auc": True,
+    "auc_video_norm": True,
     "psnr": True,
     "ssim": True,
     "fps": True,
     "eer": False,
+    "eer_video_norm": False,
     "mse": False,
     "nmse_db": False,
     "objective_gap": False,
     "sparsity": False,
     "fit_seconds": False,
 }
+
+# reported, never ranked (no best value in bold)
+UNRANKED = {"steps"}
 
 METRIC_LABELS: dict[str, str] = {
     "acc": "ACC",
@@ -33,6 +38,9 @@ METRIC_LABELS: dict[str, str] = {
     "accuracy": "Accuracy",
     "auc": "AUC",
     "eer": "EER",
+    "auc_video_norm": "AUC (video-norm)",
+    "eer_video_norm": "EER (video-norm)",
+    "steps": "Steps",
     "fps": "FPS",
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
@@ -105,5 +113,7 @@ TASKS: dict[str, TaskSpec] = {
     "reconstruction": TaskSpec(
         "Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"]
     ),
-    "anomaly": TaskSpec("Frame-level anomaly detection", ["auc", "eer", "fps"], figures=["anomaly_auc"]),
+    "anomaly": TaskSpec(
+        "Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"], figures=["anomaly_auc"]
+    ),
 }

@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.registry import model_rank
-from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED
 
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
@@ -74,7 +74,9 @@ def format_cell(
 
 
 def metric_digits(metric: str) -> int:
-    """Decimals shown for ``metric``: one for dB, seconds and frames per second, three for scores."""
+    """Decimals shown for ``metric``: none for step counts, one for dB, seconds and frames per second, three for scores."""
+    if metric in UNRANKED:
+        return 0
     return 1 if metric in {"nmse_db", "psnr", "fps", "fit_seconds"} else 3
 
 
@@ -134,7 +136,7 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                     row["mean"], row["sd"], int(row["n_ok"]), int(row["n_total"]), metric_digits(metric), flavour, worst
                 )
             means = sub["mean"].dropna()
-            if len(means) > 1:
+            if len(means) > 1 and metric not in UNRANKED:
                 best = means.max() if HIGHER_IS_BETTER.get(metric, True) else means.min()
                 for model in means.index[np.isclose(means, best, rtol=0, atol=10 ** -(metric_digits(metric) + 3))]:
                     bold.loc[model, key] = True

@@ -4,10 +4,13 @@ Commands (see ``python -m dpbench <command> -h``)::
 
     anomaly-synth    --root DIR [--seed S] [--train-clips N] [--test-clips N] [--frames T] [--size PX]
     anomaly-download --dataset ucsd|avenue --data-dir DIR [--url URL ...] [--sha256 HEX ...]
-    anomaly-prepare  --dataset ucsd_ped1|ucsd_ped2|avenue|synthetic --data-dir DIR --output PREPARED_DIR [--scale F]
+    anomaly-prepare  --dataset ucsd_ped1|ucsd_ped2|avenue|synthetic|ucsd_ped2_frames|avenue_frames --data-dir DIR --output PREPARED_DIR [--scale F]
     anomaly-dictionary --dataset NAME --prepared PREPARED_DIR --seed S [--params JSON] --output DICT.pt
     anomaly-run      --dataset NAME --prepared PREPARED_DIR --model NAME --seed S [--params JSON]
                      [--dictionary DICT.pt] [--device auto] --output RESULT.json [--scores-output SCORES.csv]
+
+Per-frame scores: ``score`` (raw, smoothed: the primary convention, one global threshold) and
+``score_video_norm`` (min-max normalised per test video).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def download_dataset(dataset: str, data_dir: str, urls: list[str] | None = None,
     return marker
 
 
-SCORE_COLUMNS = ["clip", "frame", "score", "raw_score", "label"]
+SCORE_COLUMNS = ["clip", "frame", "score", "score_video_norm", "raw_score", "label"]
 
 
 def _load_job_data(dataset: str, prepared: str, params: dict) -> tuple[Any, dict]:
@@ -155,7 +158,8 @@ def run_job(
         }
         write_scores(result.frames)
         write_result(output, **ident, records=result.records(), params=full, meta=meta)
-        log.info("wrote %s (AUC %.4f, EER %.4f, %.0f fps, %.1f s)", output, result.auc, result.eer, result.fps, wall)
+        log.info("wrote %s (AUC %.4f, EER %.4f, video-norm AUC %.4f, %d steps, %.0f fps, %.1f s)", output, result.metrics["auc"],
+                 result.metrics["eer"], result.metrics["auc_video_norm"], result.metrics["steps"], result.metrics["fps"], wall)
     checkpoint.discard()
 
 
@@ -199,8 +203,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_download)
 
     p = sub.add_parser("anomaly-prepare", help="cache a dataset's clips as arrays with frame labels")
-    p.add_argument("--dataset", required=True, choices=["ucsd_ped1", "ucsd_ped2", "avenue", "synthetic"])
-    p.add_argument("--data-dir", required=True, help="raw data folder (holding UCSD_Anomaly_Dataset.v1p2, UCSDsynth or the Avenue folders)")
+    p.add_argument("--dataset", required=True, choices=["ucsd_ped1", "ucsd_ped2", "avenue", "synthetic", "ucsd_ped2_frames", "avenue_frames"])
+    p.add_argument("--data-dir", required=True, help="raw data folder (holding UCSD_Anomaly_Dataset.v1p2, UCSDsynth, the Avenue folders, or the frames layout)")
     p.add_argument("--output", required=True, help="cache folder; writes OUTPUT/manifest.json last")
     p.add_argument("--scale", type=float, default=1.0, help="resize factor applied when caching")
     p.set_defaults(func=_prepare)
@@ -221,7 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--params", default="{}", help="hyperparameters as a JSON object (see dpbench.anomaly.scoring.DEFAULT_PARAMS)")
     p.add_argument("--device", default="auto")
     p.add_argument("--output", required=True, help="result JSON (records auc, eer, fps)")
-    p.add_argument("--scores-output", help="CSV of per-frame scores: clip,frame,score,raw_score,label")
+    p.add_argument("--scores-output", help="CSV of per-frame scores: clip,frame,score,score_video_norm,raw_score,label")
     p.add_argument("--dictionary", help="file of anomaly-dictionary for this dataset and seed (default: learn it here)")
     p.set_defaults(func=lambda a: run_job(
         a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output, a.dictionary))

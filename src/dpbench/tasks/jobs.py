@@ -146,6 +146,21 @@ def anomaly_dictionary_params(config: dict[str, Any]) -> dict[str, Any]:
     return config["anomaly"].get("params", {})
 
 
+ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
+# datasets in the common frames layout, read in place from a folder of the config (no download)
+ANOMALY_FRAMES_DIR = {"ucsd_ped2_frames": "ped2_frames_dir", "avenue_frames": "avenue_frames_dir"}
+
+
+def anomaly_raw_dir(config: dict[str, Any], dataset: str) -> str:
+    """The folder anomaly-prepare reads a dataset from: a download, the generated video, or a frames folder."""
+    if dataset in ANOMALY_FRAMES_DIR:
+        key = ANOMALY_FRAMES_DIR[dataset]
+        if key not in config["anomaly"]:
+            raise UserError(f"dataset {dataset} needs anomaly.{key} (its frames folder) in the config")
+        return config["anomaly"][key]
+    return f"{config['data_dir']}/raw/anomaly_{ANOMALY_SOURCE[dataset]}"
+
+
 def anomaly_synth_args(config: dict[str, Any]) -> list[str]:
     """``anomaly-synth``'s size options from ``anomaly.synthetic_video``."""
     video = config["anomaly"].get("synthetic_video", {})
