@@ -11,10 +11,10 @@ import yaml
 from dpbench.cli import main
 from dpbench.data.datasets import prepare_dataset
 from dpbench.images.data import holdout_mask, load_image_data, resolve_data_params
+from dpbench.metrics import reconstruction_metrics
 from dpbench.params import UserError
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.tasks.images import (
-    reconstruction_metrics,
     resolve_dict_params,
     resolve_train_params,
     run_supervised,
@@ -207,8 +207,8 @@ def test_divergence_is_recorded_for_its_part_and_the_other_part_still_runs(job_i
     import json
 
     from dpbench.io import load_tensors
+    from dpbench.report.image_figures import error_figure
     from dpbench.results import load_results
-    from dpbench.tasks.images import error_figure
 
     nan_loss(only=lambda name: "+" not in name)  # "LISTA+Linear" is the supervised loop
     assert images_run(job_inputs, tmp_path, supervised=True) == 0

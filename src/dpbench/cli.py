@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "synthetic": "dpbench.tasks.synthetic",
     "images-dictionary": _IMAGES,
     "images-run": _IMAGES,
-    "images-error-figure": _IMAGES,
+    "images-error-figure": "dpbench.report.image_figures",
     "anomaly-synth": _ANOMALY,
     "anomaly-download": _ANOMALY,
     "anomaly-prepare": _ANOMALY,

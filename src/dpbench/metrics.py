@@ -1,4 +1,4 @@
-"""Evaluation metrics, built on scikit-learn and SciPy."""
+"""Evaluation metrics, built on scikit-learn, scikit-image and SciPy."""
 
 from __future__ import annotations
 
@@ -71,3 +71,45 @@ def equal_error_rate(y_true: np.ndarray, scores: np.ndarray) -> float:
         return float(fpr[idx])
     t = -diff[idx - 1] / (diff[idx] - diff[idx - 1])
     return float(fpr[idx - 1] + t * (fpr[idx] - fpr[idx - 1]))
+
+
+# the image tasks: reconstruction quality, code density, linear classification of codes
+
+
+def reconstruction_metrics(original: np.ndarray, reconstruction: np.ndarray) -> dict[str, float]:
+    """MSE, PSNR and SSIM (scikit-image, ``data_range = 1``) of image stacks ``N x C x H x W`` in [0, 1].
+
+    PSNR is taken over the whole stack (from the mean squared error); SSIM is the mean over the
+    images (and channels) of scikit-image's SSIM, computed in one call with ``channel_axis=0``.
+    """
+    from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+
+    original = np.asarray(original, dtype=np.float64)
+    reconstruction = np.asarray(reconstruction, dtype=np.float64)
+    if original.shape != reconstruction.shape or original.ndim != 4:
+        raise ValueError(f"expected two N x C x H x W stacks of one shape, got {original.shape} and {reconstruction.shape}")
+    n, c, h, w = original.shape
+    flat_o, flat_r = original.reshape(n * c, h, w), reconstruction.reshape(n * c, h, w)
+    win = min(7, h, w) - (1 - min(7, h, w) % 2)  # odd and no larger than the image
+    return {
+        "mse": float(mean_squared_error(original, reconstruction)),
+        "psnr": float(peak_signal_noise_ratio(original, reconstruction, data_range=1.0)),
+        "ssim": float(structural_similarity(flat_o, flat_r, data_range=1.0, channel_axis=0, win_size=win)),
+    }
+
+
+def sparsity(z: np.ndarray) -> float:
+    """Fraction of non-zero code entries."""
+    return float(np.count_nonzero(z) / np.size(z))
+
+
+def logistic_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray,
+                      C: float, max_iter: int, seed: int) -> float:
+    """Test accuracy of ``StandardScaler + LogisticRegression`` fitted on the training codes."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    clf.fit(z_train, y_train)
+    return float(clf.score(z_test, y_test))

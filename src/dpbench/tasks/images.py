@@ -43,19 +43,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from dpbench.checkpoint import StepProgress, TrainingCheckpoint
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.io import load_tensors, save_tensors
+from dpbench.metrics import logistic_accuracy, reconstruction_metrics, sparsity
 from dpbench.params import UserError, parse_params, with_defaults
 from dpbench.results import params_hash, write_diverged, write_result
 from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
@@ -202,45 +201,6 @@ def trained_encoder(
 # metrics
 
 
-def reconstruction_metrics(original: np.ndarray, reconstruction: np.ndarray) -> dict[str, float]:
-    """MSE, PSNR and SSIM (scikit-image, ``data_range = 1``) of image stacks ``N x C x H x W`` in [0, 1].
-
-    PSNR is taken over the whole stack (from the mean squared error); SSIM is the mean over the
-    images (and channels) of scikit-image's SSIM, computed in one call with ``channel_axis=0``.
-    """
-    from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
-
-    original = np.asarray(original, dtype=np.float64)
-    reconstruction = np.asarray(reconstruction, dtype=np.float64)
-    if original.shape != reconstruction.shape or original.ndim != 4:
-        raise ValueError(f"expected two N x C x H x W stacks of one shape, got {original.shape} and {reconstruction.shape}")
-    n, c, h, w = original.shape
-    flat_o, flat_r = original.reshape(n * c, h, w), reconstruction.reshape(n * c, h, w)
-    win = min(7, h, w) - (1 - min(7, h, w) % 2)  # odd and no larger than the image
-    return {
-        "mse": float(mean_squared_error(original, reconstruction)),
-        "psnr": float(peak_signal_noise_ratio(original, reconstruction, data_range=1.0)),
-        "ssim": float(structural_similarity(flat_o, flat_r, data_range=1.0, channel_axis=0, win_size=win)),
-    }
-
-
-def sparsity(z: torch.Tensor) -> float:
-    """Fraction of non-zero code entries."""
-    return float((z != 0).float().mean())
-
-
-def logistic_accuracy(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor, y_test: torch.Tensor,
-                      C: float, max_iter: int, seed: int) -> float:
-    """Test accuracy of ``StandardScaler + LogisticRegression`` fitted on the training codes."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
-    clf.fit(z_train.cpu().numpy(), y_train.cpu().numpy())
-    return float(clf.score(z_test.cpu().numpy(), y_test.cpu().numpy()))
-
-
 # ---------------------------------------------------------------------------------------------------
 # jobs
 
@@ -275,14 +235,16 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
         seconds = time.perf_counter() - start
         z_test = encode(model, data.x_test, t)
         original, rebuilt = data.to_images(data.x_test), data.to_images(z_test @ decoder.T)
-        metrics = reconstruction_metrics(original, rebuilt) | {"sparsity": sparsity(z_test)}
+        metrics = reconstruction_metrics(original, rebuilt) | {"sparsity": sparsity(z_test.cpu().numpy())}
         out: dict[str, Any] = {"reconstruction": [{"metric": k, "value": v, "layers": t} for k, v in metrics.items()],
                                "classification": [], "seconds": seconds, "losses": losses}
         if t == max(layers):
             out["reconstruction"] += gate_records(model, data.x_test)
         if classify:
             z_train = encode(model, data.x_train, t)
-            acc = logistic_accuracy(z_train, data.y_train, z_test, data.y_test, params["logreg_C"], params["logreg_max_iter"], seed)
+            acc = logistic_accuracy(
+                *(t.cpu().numpy() for t in (z_train, data.y_train, z_test, data.y_test)), params["logreg_C"], params["logreg_max_iter"], seed
+            )
             out["classification"] = [{"metric": "accuracy", "value": acc, "layers": t}]
         log.info("%s t=%d: %s%s (%.1f s)", model_name, t, {k: round(v, 4) for k, v in metrics.items()},
                  f", accuracy {acc:.4f}" if classify else "", time.perf_counter() - start)
@@ -421,57 +383,6 @@ def _parse_layers(text: str) -> list[int]:
 # error-map figure
 
 
-def error_figure(samples: list[str], models: list[str], dataset: str, pdf: str, png: str) -> None:
-    """Originals, then per model its reconstructions and absolute-error maps (black = no error)."""
-    import matplotlib.pyplot as plt
-
-    from dpbench.report.figures import message_figure, save_figure
-
-    if len(samples) != len(models):
-        raise UserError(f"{len(samples)} sample files for {len(models)} models")
-    saved = [(name, load_tensors(p)) for name, p in zip(models, samples)]
-    failed = [name for name, s in saved if s.get("status") == "diverged"]
-    shown = [(name, s) for name, s in saved if s.get("status") != "diverged"]
-    if not shown:
-        save_figure(message_figure(f"{dataset}: every model's training diverged ({', '.join(failed)})"), pdf, png)
-        return
-    models, loaded = [name for name, _ in shown], [s for _, s in shown]
-    original = loaded[0]["original"].numpy()
-    errors = [np.abs(s["reconstruction"].numpy() - original) for s in loaded]
-    vmax = max(float(e.max()) for e in errors) or 1.0
-    n = len(original)
-    rows = 1 + 2 * len(models)
-    side = 1.1 if n > 4 else 2.4
-    fig, axes = plt.subplots(rows, n, figsize=(side * n + 1.6, side * rows), squeeze=False)
-
-    def show(ax, img, **kw):
-        img = np.transpose(img, (1, 2, 0))
-        if img.shape[2] == 1:
-            img = img[..., 0]
-            kw.setdefault("cmap", "gray")
-        ax.imshow(np.clip(img, 0, None if "vmax" in kw else 1), interpolation="nearest", **kw)
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-    for j in range(n):
-        show(axes[0, j], original[j], vmin=0, vmax=1)
-    axes[0, 0].set_ylabel("original", rotation=0, ha="right", va="center")
-    for i, (name, s, err) in enumerate(zip(models, loaded, errors)):
-        r = 1 + 2 * i
-        for j in range(n):
-            show(axes[r, j], s["reconstruction"].numpy()[j], vmin=0, vmax=1)
-            show(axes[r + 1, j], err[j].mean(0, keepdims=True), cmap="gray", vmin=0, vmax=vmax)
-        axes[r, 0].set_ylabel(f"{name} (t={int(s['layers'])})\nPSNR {float(s['psnr']):.1f} dB", rotation=0, ha="right", va="center")
-        axes[r + 1, 0].set_ylabel("|error|", rotation=0, ha="right", va="center")
-    title = f"{dataset}: reconstructions x̂ = D z and absolute errors (darker = lower error; black = 0, white = {vmax:.2f})"
-    if failed:
-        title += f"; training diverged, not shown: {', '.join(failed)}"
-    fig.tight_layout()
-    # above the axes (saved with bbox_inches="tight", so nothing is cut)
-    fig.suptitle(textwrap.fill(title, width=int(12 * side * n + 10)), fontsize="medium", y=1.0, va="bottom")
-    save_figure(fig, pdf, png)
-
-
 # ---------------------------------------------------------------------------------------------------
 # CLI
 
@@ -526,13 +437,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supervised-output", help="result file of classification_supervised (labelled datasets)")
     p.set_defaults(func=_with_threads(run_job))
 
-    p = sub.add_parser("images-error-figure", help="grid of originals, reconstructions and error maps from saved samples")
-    p.add_argument("--samples", nargs="+", required=True)
-    p.add_argument("--models", nargs="+", required=True)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--pdf", required=True)
-    p.add_argument("--png", required=True)
-    p.set_defaults(func=lambda a: limit_threads(1) or error_figure(a.samples, a.models, a.dataset, a.pdf, a.png))
 
 
 __all__ = ["LABELLED_DATASETS", "reconstruction_metrics", "run_supervised", "run_unsupervised"]
