@@ -155,7 +155,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
 
-    def fit(self, X, y=None) -> KMeansNetTELL:  # noqa: N803 (scikit-learn's argument name)
+    def fit(self, X, y=None) -> KMeansNetTELL:
         x = self._tensor(validate_data(self, _as_numpy(X), dtype=np.float32))
         device = x.device
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -208,7 +208,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         labels = [torch.cdist(self.network_.encode(x[i : i + chunk]), centers).argmin(1) for i in range(0, len(x), chunk)]
         return torch.cat(labels).cpu().numpy()
 
-    def predict(self, X) -> np.ndarray:  # noqa: N803
+    def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "network_")
         return self._predict(self._tensor(validate_data(self, _as_numpy(X), dtype=np.float32, reset=False)))
 
