@@ -45,7 +45,8 @@ def test_full_reproduction_dry_run_shows_the_whole_dag(repo):
 @pytest.mark.slow
 def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     results, data = tmp_path / "results", tmp_path / "data"
-    common = ["--configfile", "workflow/presets/quick.yaml", "--config", f"results_dir={results}", f"data_dir={data}"]
+    size = "tests/quick_test_size.yaml"  # fewer seeds than make demo, the same jobs
+    common = ["--configfile", "workflow/presets/quick.yaml", size, "--config", f"results_dir={results}", f"data_dir={data}"]
     proc = snakemake(repo, "--cores", "2", *common)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = pd.read_csv(results / "summary.csv")
@@ -86,7 +87,7 @@ def test_quick_preset_end_to_end_then_figures_only(repo, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text((repo / "workflow/presets/quick.yaml").read_text().replace("train: {epochs: 6,", "train: {epochs: 7,"))
     (results / "tables" / "clustering.tex").unlink()
-    changed_args = ["--configfile", str(changed), "--config", f"results_dir={results}", f"data_dir={data}"]
+    changed_args = ["--configfile", str(changed), size, "--config", f"results_dir={results}", f"data_dir={data}"]
     proc = snakemake(repo, "figures", "-n", "--cores", "1", *changed_args, "--allowed-rules", *makefile_report_rules(repo))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rule table:" in proc.stdout and "images_run" not in proc.stdout
