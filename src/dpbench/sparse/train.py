@@ -110,6 +110,26 @@ def _optimise(
     return loss.detach()
 
 
+def _with_dictionary(
+    model: SparseEncoder, D: torch.Tensor, learn: bool, params: list[torch.Tensor]
+) -> tuple[torch.Tensor, Callable[[], None]]:
+    """The dictionary a loss uses and the projection after each optimiser step: ``D`` as it is, or (``learn``)
+    a parameter appended to ``params`` (the decoder learned with the encoder, as SC2Net's code does) whose
+    atoms are renormalised to unit length after each step; the model's thresholds are projected onto
+    ``theta >= 0`` either way."""
+    if learn:
+        D = nn.Parameter(D.clone())
+        params.append(D)
+
+    def after_step() -> None:
+        model.project_()
+        if learn:
+            with torch.no_grad():
+                D.div_(D.norm(dim=0, keepdim=True).clamp_min(1e-12))
+
+    return D, after_step
+
+
 def _finite(name: str, loss: torch.Tensor, step: int) -> float:
     """``float(loss)``; raises :class:`DivergenceError` if it is NaN or infinite."""
     value = float(loss)
@@ -170,15 +190,7 @@ def train_encoder(
         if z_star.shape[0] != x.shape[0]:
             raise ValueError(f"{z_star.shape[0]} targets for {x.shape[0]} inputs")
     params = [p for p in model.parameters() if p.requires_grad]
-    if learn_dictionary:
-        D_used = nn.Parameter(D_used.clone())
-        params.append(D_used)
-
-    def after_step() -> None:
-        model.project_()
-        if learn_dictionary:
-            with torch.no_grad():
-                D_used.div_(D_used.norm(dim=0, keepdim=True).clamp_min(1e-12))
+    D_used, after_step = _with_dictionary(model, D_used, learn_dictionary, params)
 
     optimiser = torch.optim.Adam(params, lr=lr)
     name = type(model).__name__
@@ -296,15 +308,7 @@ def train_supervised(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"{y.shape[0]} labels for {x.shape[0]} inputs")
     params = [p for p in (*model.parameters(), *head.parameters()) if p.requires_grad]
-    if learn_dictionary:
-        D = nn.Parameter(D.clone())
-        params.append(D)
-
-    def after_step() -> None:
-        model.project_()
-        if learn_dictionary:
-            with torch.no_grad():
-                D.div_(D.norm(dim=0, keepdim=True).clamp_min(1e-12))
+    D, after_step = _with_dictionary(model, D, learn_dictionary, params)
 
     optimiser = torch.optim.Adam(params, lr=lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
