@@ -17,18 +17,20 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
-from dpbench.registry import model_rank  # noqa: E402
+from dpbench.registry import model_names, model_rank  # noqa: E402
 from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 
 
 def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, float, float]]:
-    """The fixed colour of every model (the same in every figure)."""
+    """The fixed colour of every model (the same in every figure): its place among the registry's models of
+    its family (clustering or sparse coding, never drawn together), so that the ten sparse coders get ten
+    distinct colours; variants and unknown names take the colours after them."""
     colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8)
-    palette = {m: colours[i] for i, m in enumerate(MODEL_ORDER)}
+    palette = {m: colours[model_names(family).index(m)] for family in ("cluster", "sparse") for m in model_names(family)}
     for extra in sorted(set(models or []) - set(palette)):
-        palette[extra] = colours[len(palette) % len(colours)]
+        palette[extra] = colours[(len(model_names("sparse")) + len(palette) - len(MODEL_ORDER)) % len(colours)]
     return palette
 
 
