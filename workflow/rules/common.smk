@@ -33,7 +33,6 @@ DPBENCH = (
 )
 DATA = config["data_dir"]
 RESULTS = config["results_dir"]
-SEEDS = config["seeds"]
 SUMMARY_CSV = f"{RESULTS}/summary.csv"
 SUMMARY_PARQUET = f"{RESULTS}/summary.parquet"
 # the published numbers set against ours (a file of the installed package)
