@@ -41,6 +41,11 @@ def test_the_schema_lists_the_registered_datasets(section, key, task):
     assert sorted(enum) == sorted(registry.dataset_names(task))
 
 
+def test_the_schema_lists_the_datasets_with_cnn_features():
+    enum = SCHEMA["properties"]["clustering"]["properties"]["cnn_features"]["items"]["enum"]
+    assert sorted(enum) == sorted(name for name, spec in registry.DATASETS.items() if spec.cnn_features)
+
+
 @pytest.mark.parametrize("definition", ["sparse_model", "cluster_model"])
 def test_variant_names_pass_the_schema_and_typos_do_not(definition):
     pattern = re.compile(SCHEMA["$defs"][definition]["pattern"])
