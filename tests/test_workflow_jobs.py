@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,13 @@ def test_the_lock_stays_while_another_snakemake_is_alive(tmp_path):
     lock = _stale_lock(tmp_path)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
     try:
+        # wait until /proc shows the stand-in with its command line and folder (a loaded machine may lag)
+        proc = Path(f"/proc/{other.pid}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+            b"snakemake" in proc.joinpath("cmdline").read_bytes() and proc.joinpath("cwd").resolve() == tmp_path.resolve()
+        ):
+            time.sleep(0.05)
         assert release_stale_lock(tmp_path) is False
         assert lock.exists()
     finally:
