@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dpbench.anomaly.matfile import load_mat_variable
+
 VIDEO_URL = "http://www.cse.cuhk.edu.hk/leojia/projects/detectabnormal/Avenue_Dataset.zip"
 GT_URL = "http://www.cse.cuhk.edu.hk/leojia/projects/detectabnormal/ground_truth_demo.zip"
 VIDEO_ARCHIVE = "Avenue_Dataset.zip"
@@ -25,18 +27,10 @@ AVENUE_GT_SHA256_UNPUBLISHED: str | None = None
 
 def labels_from_mat(path: str | os.PathLike[str]) -> np.ndarray:
     """Per-frame 0/1 labels (int8) from an Avenue ``N_label.mat`` file (``volLabel`` cell of masks)."""
-    from scipy.io import loadmat
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"missing label file: {path}")
-    try:
-        mat = loadmat(path)
-    except Exception as err:
-        raise ValueError(f"cannot read {path} as a MATLAB v5 file: {err}") from err
-    if "volLabel" not in mat:
-        raise ValueError(f"{path} has no 'volLabel' variable (found {sorted(k for k in mat if not k.startswith('__'))})")
-    cells = np.asarray(mat["volLabel"])
+    cells = load_mat_variable(path, "volLabel")
     if cells.dtype != object:
         # a plain H x W x T array (some re-saved copies): frames along the last axis
         if cells.ndim != 3:

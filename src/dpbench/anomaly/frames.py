@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dpbench.anomaly.matfile import load_mat_variable
+
 _FRAME = re.compile(r"^\d+\.(jpe?g|png|tiff?)$", re.IGNORECASE)
 
 
@@ -64,16 +66,8 @@ def find_gt_file(root: Path) -> Path:
 
 def parse_gt_mat(path: str | os.PathLike[str]) -> list[list[tuple[int, int]]]:
     """Per test clip, the abnormal frame ranges (1-based, inclusive) of a ``gt`` cell array."""
-    from scipy.io import loadmat
-
-    try:
-        mat = loadmat(path)
-    except Exception as err:
-        raise ValueError(f"cannot read {path} as a MATLAB file: {err}") from err
-    if "gt" not in mat:
-        raise ValueError(f"{path} has no 'gt' variable (found {sorted(k for k in mat if not k.startswith('__'))})")
     clips = []
-    for cell in np.asarray(mat["gt"]).ravel():
+    for cell in load_mat_variable(path, "gt").ravel():
         arr = np.asarray(cell, dtype=np.int64)
         if arr.size == 0:
             clips.append([])
