@@ -127,6 +127,64 @@ def test_compiled_training_matches_eager_and_keeps_the_models_state(monkeypatch)
     assert list(runs["1"][1]) == list(runs["0"][1])  # no "_orig_mod." prefix in checkpoints
 
 
+def test_cuda_graphs_fall_back_to_eager_on_the_cpu(monkeypatch, caplog):
+    """``cuda_graphs: true`` on a CPU job: the model itself runs (no compile, no error), with a warning."""
+    from dpbench.runtime import COMPILE_ENV, GRAPHS_ENV, graphs_active, training_forward
+
+    monkeypatch.setenv(GRAPHS_ENV, "1")
+    monkeypatch.setenv(COMPILE_ENV, "0")
+    model = build_model("lista", _data()[0], 0.1, 2)
+    with caplog.at_level("WARNING", logger="dpbench.runtime"):
+        assert training_forward(model) is model
+    assert not graphs_active(model) and "CUDA graphs asked for" in caplog.text
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("g++") is None, reason="torch.compile on the CPU needs a C compiler")
+def test_the_cuda_graph_step_runs_the_staged_trainer(monkeypatch):
+    """The wrapper a GPU job trains through (``reduce-overhead``), run here on the CPU, where PyTorch
+    compiles it without graphs: every depth the staged trainer asks for gets the model's own output."""
+    from dpbench import runtime
+    from dpbench.sparse.staged import train_staged
+
+    D, x, z = _data()
+    monkeypatch.setenv(runtime.GRAPHS_ENV, "1")
+    monkeypatch.setattr(runtime, "graphs_active", lambda model: True)
+    model = build_model("lista", D, 0.1, 2)
+    step = runtime.training_forward(model)
+    assert isinstance(step, runtime._GraphStep)
+    for depth in (1, 2):
+        torch.testing.assert_close(step(x[:8], n_layers=depth), model(x[:8], n_layers=depth))
+    result = train_staged(model, lambda b: (x[:b], z[:b]), x[:50], z[:50], patience=0, max_steps=3, val_every=1)
+    assert [entry["layer"] for entry in result.log] == [1, 1, 1, 2, 2, 2]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+def test_cuda_graph_training_matches_eager_on_the_gpu(monkeypatch):
+    """The staged trainer with ``cuda_graphs: true`` on a GPU: a graph is replayed, and the validation
+    NMSE of every sub-stage is eager's (to float32 reordering)."""
+    from dpbench.runtime import GRAPHS_ENV, graphs_active
+    from dpbench.sparse.staged import train_staged
+
+    D, _, _ = _data()
+    D = D.cuda()
+    logs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv(GRAPHS_ENV, flag)
+        gen = torch.Generator(device="cuda").manual_seed(0)
+
+        def batch(b: int, gen: torch.Generator = gen) -> tuple[torch.Tensor, torch.Tensor]:
+            z = torch.randn(b, D.shape[1], generator=gen, device="cuda") * (torch.rand(b, D.shape[1], generator=gen, device="cuda") < 0.1)
+            return z @ D.T, z
+
+        x_val, z_val = batch(200)
+        torch.manual_seed(0)
+        model = build_model("lista", D, 0.1, 3).cuda()
+        assert graphs_active(model) == (flag == "1")
+        result = train_staged(model, batch, x_val, z_val, patience=20, max_steps=60, rng=gen)
+        logs[flag] = [entry["best_val_nmse_db"] for entry in result.log]
+    assert logs["1"] == pytest.approx(logs["0"], abs=0.05)
+
+
 def test_thresholds_stay_non_negative():
     """Dense signals and a small lam pull LISTA's thresholds below zero; the projection stops them at 0."""
     gen = torch.Generator().manual_seed(0)

@@ -96,20 +96,25 @@ def test_jobs_without_a_gpu_run_on_the_cpu(repo, tmp_path):
 
 
 def test_changing_tf32_reruns_the_jobs_it_affects(repo, tmp_path):
-    config = tiny_synthetic(tmp_path)
+    config = tiny_synthetic(tmp_path, slots_per_gpu=3)
     proc = run_snakemake(repo, tmp_path, [config], "--cores", "1", "--until", "synthetic")
     assert proc.returncode == 0, proc.stderr[-3000:]
     # a variant is its own model: its own result file, built with its options
     variant = json.loads((tmp_path / "results/synthetic/synthetic_noiseless/lista[tied=true]/seed0.json").read_text())
     assert variant["model"] == "lista[tied=true]"
-    assert "seed0.json" not in run_snakemake(repo, tmp_path, [config], "-n", "--cores", "1", "--until", "synthetic").stdout
+    # the jobs learn how many may share a GPU (dpbench.gpu_slots), and record it; a CPU job runs no CUDA graph
+    assert variant["meta"]["jobs_per_gpu"] == 3 and variant["meta"]["cuda_graphs"] is False
+    # how many jobs share a GPU changes no result: no job reruns for it
+    fewer = tiny_synthetic(tmp_path, slots_per_gpu=1)
+    assert "seed0.json" not in run_snakemake(repo, tmp_path, [fewer], "-n", "--cores", "1", "--until", "synthetic").stdout
 
-    switched = tiny_synthetic(tmp_path, tf32=True)
-    proc = run_snakemake(repo, tmp_path, [switched], "-n", "--cores", "1", "--until", "synthetic")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = proc.stdout
-    assert "lista/seed0.json" in out and "ista/seed0.json" not in out.replace("lista/seed0.json", "")
-    assert "params" in out.lower()  # the reason Snakemake gives: the job's parameters changed
+    for switch in ("tf32", "cuda_graphs"):
+        switched = tiny_synthetic(tmp_path, **{switch: True})
+        proc = run_snakemake(repo, tmp_path, [switched], "-n", "--cores", "1", "--until", "synthetic")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out = proc.stdout
+        assert "lista/seed0.json" in out and "ista/seed0.json" not in out.replace("lista/seed0.json", ""), switch
+        assert "params" in out.lower()  # the reason Snakemake gives: the job's parameters changed
 
 
 def test_parsing_the_workflow_imports_neither_torch_nor_seaborn(repo, tmp_path):
@@ -122,15 +127,15 @@ def test_parsing_the_workflow_imports_neither_torch_nor_seaborn(repo, tmp_path):
         assert heavy not in imported, f"parsing the workflow imports {heavy}"
 
 
-@pytest.mark.parametrize("flag", ["--tf32", "--compile"])
+@pytest.mark.parametrize("flag", ["--tf32", "--compile", "--cuda-graphs"])
 def test_the_cli_switches_override_the_environment(monkeypatch, tmp_path, flag):
     import os
 
     from dpbench.cli import main
-    from dpbench.params import COMPILE_ENV, TF32_ENV
+    from dpbench.params import COMPILE_ENV, GRAPHS_ENV, TF32_ENV
 
-    monkeypatch.setenv(TF32_ENV, "1")
-    monkeypatch.setenv(COMPILE_ENV, "1")
+    switches = {"--tf32": TF32_ENV, "--compile": COMPILE_ENV, "--cuda-graphs": GRAPHS_ENV}
+    for env in switches.values():
+        monkeypatch.setenv(env, "1")
     main([flag, "aggregate", str(tmp_path / "missing.json"), "--csv", str(tmp_path / "s.csv"), "--parquet", str(tmp_path / "s.pq")])
-    on, off = (TF32_ENV, COMPILE_ENV) if flag == "--tf32" else (COMPILE_ENV, TF32_ENV)
-    assert os.environ[on] == "1" and os.environ[off] == "0"
+    assert {env: os.environ[env] for env in switches.values()} == {env: "1" if f == flag else "0" for f, env in switches.items()}

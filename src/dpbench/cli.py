@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from dpbench.params import COMPILE_ENV, TF32_ENV
+from dpbench.params import COMPILE_ENV, GRAPHS_ENV, TF32_ENV
 
 _DATA, _REPORT = "dpbench.data.commands", "dpbench.report.commands"
 _ANOMALY, _IMAGES = "dpbench.tasks.anomaly", "dpbench.tasks.images"
@@ -51,6 +51,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (config: tf32)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the training steps (config: compile)")
+    parser.add_argument("--cuda-graphs", action="store_true",
+                        help="replay the training steps as CUDA graphs on a GPU; eager on the CPU (config: cuda_graphs)")
     sub = parser.add_subparsers(dest="command", required=True)
     modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
     for name in modules:
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     # the command line decides, never a variable left in the caller's environment
     os.environ[TF32_ENV] = "1" if args.tf32 else "0"
     os.environ[COMPILE_ENV] = "1" if args.compile else "0"
+    os.environ[GRAPHS_ENV] = "1" if args.cuda_graphs else "0"
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from dpbench.params import JOBS_PER_GPU_ENV
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_S = 12 * 3600.0
@@ -120,7 +122,7 @@ def gpu_slot(
     if not devices:
         raise ValueError("no GPU to take a slot on")
     lock_dir = Path(lock_dir) if lock_dir is not None else default_lock_dir()
-    jobs_per_gpu = jobs_per_gpu or int(os.environ.get("DPBENCH_JOBS_PER_GPU", "1"))
+    jobs_per_gpu = jobs_per_gpu or int(os.environ.get(JOBS_PER_GPU_ENV, "1"))
     if jobs_per_gpu < 1:
         raise ValueError(f"jobs per GPU must be >= 1, got {jobs_per_gpu}")
     timeout = float(os.environ.get("DPBENCH_GPU_WAIT_S", DEFAULT_WAIT_S)) if timeout is None else timeout

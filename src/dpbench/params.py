@@ -13,6 +13,10 @@ from typing import Any
 # of every job that runs on the configured device) and read by dpbench.runtime
 TF32_ENV = "DPBENCH_TF32"  # "1": TF32 matmuls and convolutions on CUDA (the config's ``tf32: true``)
 COMPILE_ENV = "DPBENCH_COMPILE"  # "1": training steps run through torch.compile (the config's ``compile: true``)
+# "1": training steps replayed as CUDA graphs, torch.compile(mode="reduce-overhead") (the config's ``cuda_graphs: true``)
+GRAPHS_ENV = "DPBENCH_CUDA_GRAPHS"
+# jobs that may share one GPU (the config's ``slots_per_gpu``, exported by the workflow; read by dpbench.gpu_slots)
+JOBS_PER_GPU_ENV = "DPBENCH_JOBS_PER_GPU"
 
 
 class UserError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import random
@@ -11,7 +12,12 @@ from importlib import metadata
 import numpy as np
 import torch
 
-from dpbench.params import COMPILE_ENV, TF32_ENV
+from dpbench.params import COMPILE_ENV, GRAPHS_ENV, JOBS_PER_GPU_ENV, TF32_ENV
+
+logger = logging.getLogger(__name__)
+
+# a staged job compiles one graph per depth it trains (n_layers = 1..T): room for every depth
+_RECOMPILE_LIMIT = 64
 
 
 class DivergenceError(RuntimeError):
@@ -39,8 +45,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-
-
 def set_tf32(enabled: bool) -> None:
     """Let CUDA run float32 matmuls and convolutions in TF32 (10-bit mantissa) or keep full IEEE float32."""
     precision = "tf32" if enabled else "ieee"
@@ -56,13 +60,65 @@ def compile_requested() -> bool:
     return os.environ.get(COMPILE_ENV, "0") == "1"
 
 
+def graphs_requested() -> bool:
+    return os.environ.get(GRAPHS_ENV, "0") == "1"
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def graphs_active(model: torch.nn.Module) -> bool:
+    """Whether ``model``'s training steps run as CUDA graphs: asked for, and the model is on a GPU."""
+    return graphs_requested() and _model_device(model).type == "cuda"
+
+
+class _GraphStep(torch.nn.Module):
+    """``model`` compiled with ``mode="reduce-overhead"`` (CUDA graphs, replayed instead of launching
+    each kernel), telling the graph trees that each call starts a new training step: the previous
+    step's outputs are not read again, so their memory may be reused."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.compiled = torch.compile(model, mode="reduce-overhead", dynamic=False)
+
+    def forward(self, *args: object, **kwargs: object) -> object:
+        torch.compiler.cudagraph_mark_step_begin()
+        return self.compiled(*args, **kwargs)
+
+
+def _allow_recompiles() -> None:
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):  # the name changed across PyTorch releases
+        if hasattr(config, name):
+            setattr(config, name, max(getattr(config, name), _RECOMPILE_LIMIT))
+
+
 def training_forward(model: torch.nn.Module) -> torch.nn.Module:
-    """What a training loop calls: ``torch.compile(model)`` when the workflow asks for it, else ``model``.
+    """What a training loop calls instead of ``model``, as the workflow asks (``$DPBENCH_*``, set by the
+    CLI's switches):
+
+    - ``--cuda-graphs`` with the model on a GPU: ``torch.compile(model, mode="reduce-overhead")``, the
+      step's kernels captured once per input shape and depth and replayed as one CUDA graph (our
+      networks are small: a step is bound by kernel launches). On the CPU there are no CUDA graphs:
+      the switch falls back to the next line, and the job's ``meta`` says ``cuda_graphs: false``;
+    - ``--compile``: ``torch.compile(model)``;
+    - else ``model`` itself (eager).
 
     The compiled module shares the model's parameters, so state dicts and checkpoints stay the
-    model's own. Compiling costs seconds to tens of seconds once per job (README, Speed).
+    model's own. Compiling costs seconds to tens of seconds per depth (README, Speed).
     """
-    return torch.compile(model) if compile_requested() else model
+    if graphs_requested():
+        if graphs_active(model):
+            _allow_recompiles()
+            return _GraphStep(model)
+        logger.warning("CUDA graphs asked for, but %s is on the %s: running without them", type(model).__name__,
+                       _model_device(model).type)
+    if compile_requested():
+        _allow_recompiles()
+        return torch.compile(model)
+    return model
 
 
 def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -105,4 +161,8 @@ def run_metadata(device: torch.device, seed: int) -> dict[str, object]:
         "torch_threads": torch.get_num_threads(),
         "tf32": device.type == "cuda" and torch.backends.cuda.matmul.fp32_precision == "tf32",
         "compile": compile_requested(),
+        # CUDA graphs run only on a GPU (dpbench.runtime.training_forward falls back to eager elsewhere)
+        "cuda_graphs": graphs_requested() and device.type == "cuda",
+        # jobs that may share this job's GPU (the config's slots_per_gpu): its wall time depends on it
+        "jobs_per_gpu": int(os.environ.get(JOBS_PER_GPU_ENV, "1")),
     }

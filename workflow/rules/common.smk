@@ -7,6 +7,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from dpbench import registry
+from dpbench.params import JOBS_PER_GPU_ENV
 from dpbench.tasks import jobs
 from dpbench.report.specs import TASKS
 from dpbench.workflow_locks import release_stale_lock
@@ -20,6 +21,11 @@ validate(config, schema="../schemas/config.schema.yaml")
 # cannot see the live Snakemake on the login node, and would delete its lock
 if workflow.is_main_process:
     release_stale_lock(os.getcwd())
+
+# many small jobs per GPU: every GPU job holds one slot (resources gpu=1; run with --resources gpu=<GPUs x
+# slots_per_gpu>), and dpbench.gpu_slots, in each job, hands out slots_per_gpu slots per visible GPU. An
+# environment variable, not a job parameter: how many jobs share a GPU changes no result
+os.environ[JOBS_PER_GPU_ENV] = str(config["slots_per_gpu"])
 
 # every rule's software under --sdm conda: Python from conda-forge, then requirements.lock (relative to workflow/rules/)
 DPBENCH_ENV = "../envs/dpbench.yaml"
@@ -62,9 +68,10 @@ def job_device(gpu):
 
 
 def speed_flags(gpu):
-    """``--tf32``/``--compile`` of a job that runs on the configured device, as a ``params:`` entry
-    (so that changing either reruns the jobs it affects and never mixes results in one summary)."""
-    return " ".join(f"--{switch}" for switch in ("tf32", "compile") if gpu and config.get(switch, False))
+    """``--tf32``/``--compile``/``--cuda-graphs`` of a job that runs on the configured device, as a ``params:``
+    entry (so that changing one reruns the jobs it affects and never mixes results in one summary)."""
+    switches = {"tf32": "--tf32", "compile": "--compile", "cuda_graphs": "--cuda-graphs"}
+    return " ".join(flag for key, flag in switches.items() if gpu and config.get(key, False))
 
 
 def raw_dir(dataset):
