@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # the only rules `make figures` may run: it redraws from saved results, even after a config change
 REPORT_RULES := aggregate table paper_table claims figure images_error_figure anomaly_figures figures
 
-.PHONY: setup setup-locked lock lint demo test figures report bench estimate dry-run clean
+.PHONY: setup setup-locked lock lint demo test figures report bench gpu-check estimate dry-run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,15 @@ report: setup
 bench: setup  ## speed benchmark of the sparse models (+ scikit-learn's SparseCoder) on this machine
 	$(BIN)/python -m dpbench.bench --preset
 
-estimate: setup  ## the grid's run time from the per-job times measured so far (results/benchmarks)
-	$(BIN)/python -m dpbench estimate --configfile $(PRESET)
+# the device check runs with the Python that has PyTorch there (.venv if present): it installs nothing
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+GPU_CHECK_ARGS ?=
+
+gpu-check:  ## the prepared GPU check (< 8 min on an H200; PyTorch only, no downloads; writes to $OUT if set)
+	PYTHONPATH=src $(GPU_PYTHON) -m dpbench.gpu_check $(GPU_CHECK_ARGS)
+
+estimate: setup  ## the grid's time on one GPU from measured per-job times (results/benchmarks) and gpu-check's gain
+	$(BIN)/python -m dpbench estimate --configfile $(PRESET) $(if $(wildcard results/gpu_check/gpu_check.json),--gpu-check results/gpu_check/gpu_check.json)
 
 dry-run: setup  ## show the full reproduction's job graph
 	$(BIN)/snakemake -n --cores all

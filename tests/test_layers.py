@@ -23,6 +23,7 @@ LAYERS = {
     "tasks": 2,
     "report": 3,
     "bench": 4,
+    "gpu_check": 4,
     "estimate": 4,
     "cli": 4,
     "run_cell": 4,
