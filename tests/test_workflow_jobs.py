@@ -139,3 +139,19 @@ def test_the_cli_switches_override_the_environment(monkeypatch, tmp_path, flag):
         monkeypatch.setenv(env, "1")
     main([flag, "aggregate", str(tmp_path / "missing.json"), "--csv", str(tmp_path / "s.csv"), "--parquet", str(tmp_path / "s.pq")])
     assert {env: os.environ[env] for env in switches.values()} == {env: "1" if f == flag else "0" for f, env in switches.items()}
+
+
+def test_a_gpu_shard_request_becomes_sbatch_gres():
+    """The SLURM profile's recipe for jobs sharing a GPU (``gpu=0``, ``gres=shard:1``): the plugin
+    submits a shard, not a whole GPU."""
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    profile = (Path(__file__).resolve().parents[1] / "workflow/profiles/slurm/config.yaml").read_text()
+    assert "synthetic:gpu=0 synthetic:gres=shard:1" in profile
+    assert set_gres_string(SimpleNamespace(resources=Resources(gpu=0, gres="shard:1"))).strip() == "--gres=shard:1"
+    assert set_gres_string(SimpleNamespace(resources=Resources(gpu=1))).strip() == "--gpus=1"  # what a rule asks by default
