@@ -96,3 +96,18 @@ def test_clustering_task_records_the_starts_setting(tmp_path):
     assert clustering.starts_label({"epochs": 3}) == "1 start"  # kmeansnet_tell: no restarts
     with pytest.raises(UserError, match="n_init.*kmeansnet_tell"):
         clustering.build_model("kmeansnet_tell", 3, 0, torch.device("cpu"), {"n_init": 10})
+
+
+def test_a_diverged_fit_is_reported_with_its_epoch(monkeypatch):
+    """The loss is summed on the device and checked once per epoch (no read-back inside a step)."""
+    from dpbench.cluster import KMeansNetTELL, TELLNetwork
+    from dpbench.runtime import DivergenceError
+
+    loss, losses = KMeansNetModule.loss, TELLNetwork.losses
+    monkeypatch.setattr(KMeansNetModule, "loss", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
+    monkeypatch.setattr(TELLNetwork, "losses", lambda self, *a, **k: tuple(v * float("nan") for v in losses(self, *a, **k)))
+    x = torch.rand(64, 16)
+    with pytest.raises(DivergenceError, match=r"k-meansNet: training diverged in epoch 1: mean loss = nan"):
+        KMeansNet(2, epochs=2, batch_size=16, random_state=0).fit(x)
+    with pytest.raises(DivergenceError, match=r"k-meansNet \(TELL\): training diverged in epoch 1"):
+        KMeansNetTELL(2, epochs=2, batch_size=16, random_state=0).fit(x)

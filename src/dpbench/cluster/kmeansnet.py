@@ -118,18 +118,19 @@ class KMeansNet(ClusterMixin, BaseEstimator):
             frac = epoch / max(1, self.epochs - 1)
             tau = scale * self.tau * (tau_end / self.tau) ** frac
             perm = torch.randperm(n, generator=generator).to(x.device)
-            total = 0.0
+            total = x.new_zeros(())  # summed on the device: read back (and checked) once per epoch
             for start in range(0, n, self.batch_size):
                 batch = x[perm[start : start + self.batch_size]]
                 loss = module.loss(batch, tau)
-                if not torch.isfinite(loss):
-                    raise DivergenceError(f"k-meansNet: training diverged at epoch {epoch + 1}: loss = {loss.item()}")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += loss.item() * len(batch)
-            history.append(total / n)
-            log.debug("k-meansNet epoch %d/%d: tau %.4g loss %.6g", epoch + 1, self.epochs, tau, total / n)
+                total += loss.detach() * len(batch)
+            mean = float(total) / n
+            if not math.isfinite(mean):
+                raise DivergenceError(f"k-meansNet: training diverged in epoch {epoch + 1}: mean loss = {mean}")
+            history.append(mean)
+            log.debug("k-meansNet epoch %d/%d: tau %.4g loss %.6g", epoch + 1, self.epochs, tau, mean)
         return module, history
 
     @staticmethod

@@ -180,13 +180,11 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         for epoch in range(self.epochs):
             encoder_epoch = epoch % 2 == 1
             perm = torch.randperm(n, generator=generator).to(x.device)
-            clu_sum = rec_sum = 0.0
+            sums = x.new_zeros(2)  # the two losses summed on the device: read back (and checked) once per epoch
             steps = n // batch
             for step in range(steps):
                 clu, rec = net.losses(x[perm[step * batch : (step + 1) * batch]], train_encoder=encoder_epoch)
                 loss = clu + rec
-                if not torch.isfinite(loss):
-                    raise DivergenceError(f"k-meansNet (TELL): training diverged at epoch {epoch + 1}: loss = {loss.item()}")
                 opt.zero_grad()
                 loss.backward()
                 if encoder_epoch:
@@ -195,9 +193,11 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
                     weight.grad = F.normalize(weight.grad, dim=1) * 0.2 * self.alpha
                 opt.step()
                 net.normalize_centers()
-                clu_sum += clu.item()
-                rec_sum += rec.item()
-            history.append((clu_sum / steps, rec_sum / steps))
+                sums += torch.stack([clu.detach(), rec.detach()])
+            clu_mean, rec_mean = (float(v) / steps for v in sums)
+            if not (math.isfinite(clu_mean) and math.isfinite(rec_mean)):
+                raise DivergenceError(f"k-meansNet (TELL): training diverged in epoch {epoch + 1}: mean losses {clu_mean}, {rec_mean}")
+            history.append((clu_mean, rec_mean))
             log.debug("TELL epoch %d/%d: clu %.6g rec %.6g", epoch + 1, self.epochs, *history[-1])
         return history
 

@@ -131,7 +131,8 @@ def _with_dictionary(
 
 
 def _finite(name: str, loss: torch.Tensor, step: int) -> float:
-    """``float(loss)``; raises :class:`DivergenceError` if it is NaN or infinite."""
+    """``float(loss)`` (a loss, or a sum of losses kept on the device: one read-back for many steps);
+    raises :class:`DivergenceError` naming ``step`` (the last step it covers) if it is NaN or infinite."""
     value = float(loss)
     if not math.isfinite(value):
         raise DivergenceError(f"{name}: training diverged at step {step}: loss = {value}")
@@ -199,7 +200,7 @@ def train_encoder(
     first_epoch = _resume(checkpoint, state, [generator], result)
     forward = training_forward(model)
     for epoch in progress(range(first_epoch, epochs + 1), f"{name} epochs"):
-        total, count = 0.0, 0
+        total, count = x.new_zeros(()), 0  # summed on the device: read back (and checked) once per epoch
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb = x[idx]
             if mode == "unsupervised":
@@ -209,9 +210,8 @@ def train_encoder(
                 per_layer = lambda z, zb=zb: (z - zb).pow(2).sum(dim=1).mean()  # noqa: E731
             result.steps += 1
             loss = _optimise(name, lambda: _layer_loss(forward, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
-            value = _finite(name, loss, result.steps)
-            total, count = total + value * xb.shape[0], count + xb.shape[0]
-        result.losses.append(total / count)
+            total, count = total + loss * xb.shape[0], count + xb.shape[0]
+        result.losses.append(_finite(name, total / count, result.steps))
         _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: %s loss %.6g", name, epoch, epochs, mode, result.losses[-1])
@@ -317,7 +317,7 @@ def train_supervised(
     first_epoch = _resume(checkpoint, state, [generator], result)
     forward = training_forward(model)
     for epoch in progress(range(first_epoch, epochs + 1), f"{name} epochs"):
-        total, count = 0.0, 0
+        total, count = x.new_zeros(()), 0  # summed on the device: read back (and checked) once per epoch
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb, yb = x[idx], y[idx]
 
@@ -326,9 +326,9 @@ def train_supervised(
                 return ce_weight * F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
 
             result.steps += 1
-            value = _finite(name, _optimise(name, loss_fn, optimiser, result.steps, after_step), result.steps)
-            total, count = total + value * xb.shape[0], count + xb.shape[0]
-        result.losses.append(total / count)
+            total = total + _optimise(name, loss_fn, optimiser, result.steps, after_step) * xb.shape[0]
+            count += xb.shape[0]
+        result.losses.append(_finite(name, total / count, result.steps))
         _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
