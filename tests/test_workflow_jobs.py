@@ -155,3 +155,11 @@ def test_a_gpu_shard_request_becomes_sbatch_gres():
     assert "synthetic:gpu=0 synthetic:gres=shard:1" in profile
     assert set_gres_string(SimpleNamespace(resources=Resources(gpu=0, gres="shard:1"))).strip() == "--gres=shard:1"
     assert set_gres_string(SimpleNamespace(resources=Resources(gpu=1))).strip() == "--gpus=1"  # what a rule asks by default
+
+
+@pytest.mark.parametrize("preset", sorted((Path(__file__).resolve().parents[1] / "workflow/presets").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_preset_is_a_valid_config(repo, preset):
+    from dpbench.tasks.jobs import load_config
+
+    config = load_config([repo / "config.yaml", preset], schema=repo / "workflow/schemas/config.schema.yaml")
+    assert config["slots_per_gpu"] >= 1  # the schema's defaults filled in
