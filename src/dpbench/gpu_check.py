@@ -52,7 +52,7 @@ class Sizes:
     batch: int = 64
     seconds: float = 2.0  # timed per model and mode
     levels: tuple[int, ...] = (1, 4, 8)
-    patience: int = 300
+    patience: int = 200
     max_steps: int = 3000
     protocol: dict[str, Any] = field(default_factory=dict)  # extra --params of the protocol jobs
 
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=os.environ.get("OUT") or "results/gpu_check", help="folder for gpu_check.json/.md (default: $OUT)")
     parser.add_argument("--budget-s", type=float, default=450.0, help="the whole check's time (default 450 s: under 8 minutes)")
     parser.add_argument("--models", nargs="+", help="learned models (default: those of config.yaml's synthetic grid)")
-    parser.add_argument("--patience", type=int, help="the protocol part's staged patience (default 300; the authors': 4000)")
+    parser.add_argument("--patience", type=int, help="the protocol part's staged patience (default 200; the authors': 4000)")
     parser.add_argument("--mnist-dir", type=Path, help="a folder with the MNIST files laid out for torchvision (part 4)")
     parser.add_argument("--toy", action="store_true", help="tiny sizes, for a CPU")
     args = parser.parse_args(argv)
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     best = best_level(concurrency_gains(rows))
     slots = best[0] if best else 1
     print(f"[3/4] protocol: one seed of the synthetic grid, patience {sizes.patience}, {slots} at once", flush=True)
-    rows += _protocol_jobs(models, sizes, args.device, out, slots, until(0.92))
+    rows += _protocol_jobs(models, sizes, args.device, out, slots, until(0.95))
     print("[4/4] mnist", flush=True)
     if args.mnist_dir is None or not args.mnist_dir.exists():
         rows.append({"part": "mnist", "error": "skipped: no --mnist-dir with the MNIST files"})
