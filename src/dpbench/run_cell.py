@@ -27,9 +27,6 @@ from dpbench.tasks.synthetic_grid import dataset_name
 
 log = logging.getLogger(__name__)
 
-TASK_DATASETS = {"clustering": "datasets", "images": "datasets", "anomaly": "datasets"}
-
-
 def _call(argv: list[str]) -> None:
     """Run one dpbench command in this process; a failing step stops the cell, naming it."""
     from dpbench.cli import main
@@ -123,7 +120,7 @@ def default_dataset(config: dict[str, Any], task: str) -> str:
     """The first dataset of the task in the config."""
     if task == "synthetic":
         return dataset_name(config["synthetic"]["snr_db"][0])
-    datasets = config[task].get(TASK_DATASETS[task], [])
+    datasets = config[task].get("datasets", [])
     if not datasets:
         raise UserError(f"the config lists no {task} dataset: pass --dataset")
     return datasets[0]
