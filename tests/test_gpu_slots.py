@@ -181,4 +181,5 @@ class _Wrapped:
         self.parser, self.func = parser, func
 
     def parse_args(self, argv):
-        return Namespace(command="fake", device=argv[argv.index("--device") + 1], func=self.func, verbose=False, tf32=False, compile=False)
+        return Namespace(command="fake", device=argv[argv.index("--device") + 1], func=self.func, verbose=False, tf32=False, compile=False,
+                         cuda_graphs=False)
