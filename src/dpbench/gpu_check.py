@@ -70,7 +70,7 @@ def _step_runner(name: str, sizes: Sizes, device: str, mode: str) -> tuple[Any, 
     from dpbench import runtime
     from dpbench.sparse import build_model
     from dpbench.sparse import train as _train
-    from dpbench.sparse.staged import gradient_scales
+    from dpbench.sparse.staged import gradient_scales, scale_gradients
     from dpbench.tasks.synthetic import _generator, make_dictionary, sample_problem
 
     os.environ[runtime.GRAPHS_ENV] = "1" if mode == "graphs" else "0"
@@ -86,13 +86,7 @@ def _step_runner(name: str, sizes: Sizes, device: str, mode: str) -> tuple[Any, 
     params = dict(model.named_parameters())
     scales = gradient_scales(model, sizes.layers - 1, False, 0.3)  # the last stage's sub-stages 2 and 3
     optimiser = torch.optim.Adam(list(params.values()), lr=5e-4)
-
-    def scale_grads(*_: object) -> None:  # the staged trainer's per-layer gradient factors
-        for key, param in params.items():
-            if param.grad is not None:
-                param.grad.mul_(scales[key])
-
-    optimiser.register_step_pre_hook(scale_grads)
+    optimiser.register_step_pre_hook(scale_gradients(params, scales))
 
     def step() -> None:
         xb, zb = sample_problem(D, sizes.batch, 0.1, None, gen)

@@ -83,6 +83,18 @@ def gradient_scales(model: SparseEncoder, t: int, only_new: bool, layer_decay: f
     return scales
 
 
+def scale_gradients(params: dict[str, torch.Tensor], scales: dict[str, torch.Tensor]) -> Callable[..., None]:
+    """An optimiser step pre-hook multiplying each parameter's gradient by its factor in ``scales``
+    (:func:`gradient_scales`: the authors' ``lr_multiplier``, applied to the gradient)."""
+
+    def hook(*_: object) -> None:
+        for name, param in params.items():
+            if param.grad is not None:
+                param.grad.mul_(scales[name])
+
+    return hook
+
+
 def _nmse(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return (z_hat - z).pow(2).sum() / z.pow(2).sum()
 
@@ -144,12 +156,7 @@ def train_staged(
                 checkpoint.maybe_save(state, [rng], {"substage": k, "step": i, "best_nmse": best_nmse, "best_vi": best_vi,
                                                      "n_vals": n_vals, "steps": result.steps, "log": result.log}, force)
 
-        def scale_grads(scales: dict[str, torch.Tensor] = scales) -> None:
-            for pname, p in params.items():
-                if p.grad is not None:
-                    p.grad.mul_(scales[pname])
-
-        optimiser.register_step_pre_hook(lambda *_: scale_grads())
+        optimiser.register_step_pre_hook(scale_gradients(params, scales))
         i = start_i if k == start_k else 0
         while i <= max_steps:
             xb, zb = sample_batch(batch_size)
