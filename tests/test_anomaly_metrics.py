@@ -120,6 +120,20 @@ def test_projection_is_sklearn_pca():
         features.Projection(20).fit(x)
 
 
+def test_discarded_energy_completes_the_projection_to_the_cuboid_itself():
+    from sklearn.decomposition import PCA
+
+    x = torch.randn(200, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    proj = features.Projection(4).fit(x)
+    ref = PCA(n_components=4, svd_solver="full").fit(x.numpy())
+    back = ref.inverse_transform(ref.transform(x.numpy()))
+    np.testing.assert_allclose(proj.discarded(x).numpy(), 0.5 * ((x.numpy() - back) ** 2).sum(1), rtol=1e-10)
+    # the projected energy and the discarded energy add up to the centred cuboid's energy
+    total = 0.5 * (x - x.mean(0)).pow(2).sum(1)
+    torch.testing.assert_close(0.5 * proj(x).pow(2).sum(1) + proj.discarded(x), total)
+    assert (features.Projection(None).fit(x).discarded(x) == 0).all()
+
+
 def test_both_scoring_conventions_match_sklearn():
     import pandas as pd
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -150,6 +164,14 @@ def test_normalizer():
     assert l2(x)[1].norm() == 0
     with pytest.raises(ValueError, match="normalisation"):
         features.Normalizer("zscore")
+
+
+def test_score_space_original_needs_a_common_scale():
+    assert scoring.resolve_params({})["score_space"] == "projected"
+    with pytest.raises(ValueError, match="score_space"):
+        scoring.resolve_params({"score_space": "raw"})
+    with pytest.raises(ValueError, match="l2"):
+        scoring.resolve_params({"score_space": "original", "normalisation": "l2"})
 
 
 def test_resolve_params_names_unknown_key():

@@ -51,6 +51,19 @@ def test_learned_coder_detects_anomalies(prepared):
     assert frame["score"].min() > 0 and frame.groupby("clip")["score"].max().nunique() == 4
 
 
+def test_scoring_in_the_original_space_adds_what_the_pca_drops(prepared):
+    from dpbench.anomaly.datasets import load_prepared
+    from dpbench.anomaly.scoring import run_anomaly
+    from dpbench.runtime import resolve_device
+
+    data, cpu = load_prepared(prepared / "prep"), resolve_device("cpu")
+    params = {**TINY_PARAMS, "pca_dims": 8, "max_steps": 0}
+    raw = {space: run_anomaly(data, "ista", {**params, "score_space": space}, seed=0, device=cpu).frames["raw_score"]
+           for space in ("projected", "original")}
+    # the same encoder and dictionary: each cuboid's cost can only grow by the energy outside 8 of 72 dimensions
+    assert (raw["original"] >= raw["projected"] - 1e-9).all() and (raw["original"] > raw["projected"]).mean() > 0.9
+
+
 def test_unknown_param_is_a_user_error(prepared, capsys):
     rc = main([
         "anomaly-run", "--dataset", "synthetic", "--prepared", str(prepared / "prep"), "--model", "ista",

@@ -201,6 +201,17 @@ class Projection:
         comps = torch.as_tensor(self.pca.components_, dtype=x.dtype)
         return (x - mean) @ comps.T
 
+    def discarded(self, x: torch.Tensor) -> torch.Tensor:
+        """Per row ``1/2 ||x - mean - P^T P (x - mean)||^2``: the energy the projection ``P`` drops
+        (zeros without a projection). Added to the cost of the projected cuboid, it gives the cost of
+        the cuboid itself (the residual and the projection are orthogonal)."""
+        if self.pca is None:
+            return x.new_zeros(x.shape[:-1])
+        mean = torch.as_tensor(self.pca.mean_, dtype=x.dtype)
+        comps = torch.as_tensor(self.pca.components_, dtype=x.dtype)
+        centred = x - mean
+        return 0.5 * (centred - (centred @ comps.T) @ comps).pow(2).sum(dim=-1)
+
     def state(self) -> dict[str, object]:
         if self.pca is None:
             return {"dims": None}

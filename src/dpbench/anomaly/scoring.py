@@ -13,7 +13,10 @@ sparse-coding baselines of SC2Net / sRNN-AE):
    default (``n_atoms`` None: twice the feature dimension); ISTA and FISTA use it as is, the learned
    encoders start from it and are trained on the unsupervised Lasso loss until the held-out cuboids
    stop improving (:func:`dpbench.anomaly.training.train_to_convergence`);
-3. each test cuboid scores ``1/2 ||x - D z||^2 + lam ||z||_1``; a window of frames is credited to
+3. each test cuboid scores ``1/2 ||x - D z||^2 + lam ||z||_1`` on its projected, normalised
+   features (``score_space: projected``, Lu et al.'s choice), or that plus the normalised energy the
+   PCA discards (``score_space: original``: the reconstruction cost of the cuboid itself, so that an
+   event outside the subspace of normal motion still counts); a window of frames is credited to
    its centre frame and scores the ``max`` (or ``mean``) over its cuboids; scores are smoothed by a
    centred moving average of ``smooth`` frames;
 4. two scoring conventions, both pooled over all test frames (``sklearn.metrics``):
@@ -76,11 +79,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "lr": 1e-3,
     "layer_loss": "final",  # final | mean | mean_log
     "model_options": {},  # extra keyword arguments of dpbench.sparse.build_model
+    "score_space": "projected",  # projected | original: the cost of the projected cuboid, or + what the PCA drops
     "pool": "max",  # max | mean over the cuboids of a frame
     "smooth": 5,  # moving-average window in frames (1: none)
     "encode_batch": 8192,
 }
 
+SCORE_SPACES = ("projected", "original")
 # the parameters the training cuboids and the dictionary depend on
 DICTIONARY_KEYS = ("scale", "feature", "pyramid", "patch", "depth", "stride", "pca_dims", "normalisation", "motion_quantile",
                    "max_train_patches", "val_fraction", "n_atoms", "lam", "dict_iter")
@@ -94,6 +99,11 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"parameter 'feature' must be one of {FEATURE_KINDS}, got {out['feature']!r}")
     if out["normalisation"] not in NORMALISATIONS:
         raise ValueError(f"parameter 'normalisation' must be one of {NORMALISATIONS}, got {out['normalisation']!r}")
+    if out["score_space"] not in SCORE_SPACES:
+        raise ValueError(f"parameter 'score_space' must be one of {SCORE_SPACES}, got {out['score_space']!r}")
+    if out["score_space"] == "original" and out["normalisation"] == "l2":
+        raise ValueError("parameter 'score_space: original' needs normalisation 'global' or 'none': with 'l2' each "
+                         "cuboid has its own scale, so the energy the PCA drops has no common unit")
     if out["pool"] not in ("max", "mean"):
         raise ValueError(f"parameter 'pool' must be 'max' or 'mean', got {out['pool']!r}")
     for key in ("patch", "depth", "stride", "n_layers", "dict_iter", "batch_size", "max_train_patches", "smooth",
@@ -159,10 +169,12 @@ def minmax(x: np.ndarray) -> np.ndarray:
 
 
 def pooled_frame_scores(
-    model: torch.nn.Module, cub: torch.Tensor, D: torch.Tensor, p: dict[str, Any], device: torch.device
+    model: torch.nn.Module, cub: torch.Tensor, D: torch.Tensor, p: dict[str, Any], device: torch.device,
+    extra: torch.Tensor | None = None,
 ) -> tuple[np.ndarray, float]:
     """Score normalised cuboids ``(frames, patches, dim)``: the sparse reconstruction cost of each
-    patch, pooled per frame (max or mean), and the seconds spent in the encoder alone."""
+    patch (plus ``extra``, ``(frames, patches)``, when given), pooled per frame (max or mean), and the
+    seconds spent in the encoder alone."""
     from dpbench.runtime import synchronize
     from dpbench.sparse.base import lasso_cost
 
@@ -179,6 +191,8 @@ def pooled_frame_scores(
         encode_time += time.perf_counter() - t0
         scores[start : start + xb.shape[0]] = lasso_cost(xb, z, D, p["lam"]).double().cpu()
     per = scores.reshape(n_t, n_p)
+    if extra is not None:
+        per = per + extra.double()
     return (per.max(dim=1).values if p["pool"] == "max" else per.mean(dim=1)).numpy(), encode_time
 
 
@@ -246,6 +260,12 @@ class TrainingSet:
 
     def transform(self, raw: torch.Tensor) -> torch.Tensor:
         return self.normaliser(self.projection(raw))
+
+    def discarded(self, raw: torch.Tensor) -> torch.Tensor:
+        """The energy the projection drops from each raw cuboid, in the units of the normalised features
+        (``global`` divides by the training scale; ``l2`` is refused by :func:`resolve_params`)."""
+        dropped = self.projection.discarded(raw)
+        return dropped / self.normaliser.scale**2 if self.normaliser.kind == "global" else dropped
 
 
 def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generator) -> TrainingSet:
@@ -346,7 +366,8 @@ def run_anomaly(
         for name, clip, labels in progress(zip(data.test_names, data.test, data.labels), "scoring (clips)", len(data.test)):
             pooled_parts = []
             for raw_cub in _features(clip, p):
-                pooled_chunk, seconds = pooled_frame_scores(model, train.transform(raw_cub), D_dev, p, device)
+                extra = train.discarded(raw_cub) if p["score_space"] == "original" else None
+                pooled_chunk, seconds = pooled_frame_scores(model, train.transform(raw_cub), D_dev, p, device, extra)
                 pooled_parts.append(pooled_chunk)
                 encode_time += seconds
                 n_frames_total += len(pooled_chunk)  # frames whose cuboids went through the encoder
