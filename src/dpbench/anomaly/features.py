@@ -194,11 +194,14 @@ class Projection:
             self.pca = PCA(n_components=self.dims, svd_solver="full").fit(x.double().numpy())
         return self
 
+    def _basis(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fitted mean and principal directions (rows) as tensors of ``dtype``."""
+        return torch.as_tensor(self.pca.mean_, dtype=dtype), torch.as_tensor(self.pca.components_, dtype=dtype)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.pca is None:
             return x
-        mean = torch.as_tensor(self.pca.mean_, dtype=x.dtype)
-        comps = torch.as_tensor(self.pca.components_, dtype=x.dtype)
+        mean, comps = self._basis(x.dtype)
         return (x - mean) @ comps.T
 
     def discarded(self, x: torch.Tensor) -> torch.Tensor:
@@ -207,8 +210,7 @@ class Projection:
         the cuboid itself (the residual and the projection are orthogonal)."""
         if self.pca is None:
             return x.new_zeros(x.shape[:-1])
-        mean = torch.as_tensor(self.pca.mean_, dtype=x.dtype)
-        comps = torch.as_tensor(self.pca.components_, dtype=x.dtype)
+        mean, comps = self._basis(x.dtype)
         centred = x - mean
         return 0.5 * (centred - (centred @ comps.T) @ comps).pow(2).sum(dim=-1)
 
