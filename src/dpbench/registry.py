@@ -42,6 +42,8 @@ class ModelSpec:
     ista_at_init: dict[str, Any] | None = None  # options under which layer t equals ISTA's iterate t
     restarts: bool = False  # clustering: takes n_init (the best of n starts by its objective)
     needs_overcomplete: str | None = None  # why the model cannot run with fewer atoms than features (else None)
+    fista_at_init: dict[str, Any] | None = None  # options under which layer t equals FISTA's iterate t
+    refused: tuple[tuple[str, str], ...] = ()  # (task, why) for each sparse task it does not run in
 
     def load(self) -> type:
         """The implementing class (imports its module)."""
@@ -50,14 +52,25 @@ class ModelSpec:
 
 
 def _sparse(
-    name: str, cls: str, label: str, learned: bool = True, ista_at_init: dict[str, Any] | None = None, needs_overcomplete: str | None = None
+    name: str, cls: str, label: str, learned: bool = True, ista_at_init: dict[str, Any] | None = None, needs_overcomplete: str | None = None,
+    fista_at_init: dict[str, Any] | None = None, refused: tuple[tuple[str, str], ...] = (),
 ) -> ModelSpec:
-    return ModelSpec(name, f"dpbench.sparse.{cls}", "sparse", learned, learned, SPARSE_TASKS, label, ista_at_init, needs_overcomplete=needs_overcomplete)
+    tasks = tuple(t for t in SPARSE_TASKS if t not in dict(refused))
+    return ModelSpec(name, f"dpbench.sparse.{cls}", "sparse", learned, learned, tasks, label, ista_at_init,
+                     needs_overcomplete=needs_overcomplete, fista_at_init=fista_at_init, refused=refused)
 
 
 def _cluster(name: str, cls: str, label: str, learned: bool, needs_gpu: bool, restarts: bool = True) -> ModelSpec:
     return ModelSpec(name, cls, "cluster", learned, needs_gpu, ("clustering",), label, restarts=restarts)
 
+
+# where a model in SC2Net's framework (its decoder tied to the encoder) does not run, and why
+_SC2NET_FRAMEWORK = (
+    ("synthetic", "the synthetic task regresses the known codes, where no decoder enters the loss: "
+                  "this model is then tied LISTA / LFISTA (run lista[tied=true] or lfista[tied=true])"),
+    ("anomaly", "the anomaly task trains and scores with the learned dictionary D, not a model's tied decoder: "
+                "this model would be tied LISTA / LFISTA there (run lista[tied=true] or lfista[tied=true])"),
+)
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -84,6 +97,12 @@ MODELS: dict[str, ModelSpec] = {
         _sparse("sc2net", "sc2net:SC2Net", "SC2Net", ista_at_init={"fixed_gates": True, "init": "ista", "activation": "soft"}),
         # the authors' output-gate cell, z = o * h(z_prev - c) W_h: ISTA at no initialisation
         _sparse("slstm_output_gate", "slstm_output_gate:SLSTMOutputGate", "SLSTM + output gate"),
+        # Moreau & Bruna 2017: FISTA at init untied; tied (the SC2Net authors' shared network) ISTA at init
+        _sparse("lfista", "lfista:LFISTA", "LFISTA", ista_at_init={"tied": True}, fista_at_init={}),
+        # SC2Net's Table 2 as the authors' code runs it: LISTA's / LFISTA's unit, shared weights, decoder tied to
+        # the encoder, trained on SC2Net's unsupervised loss (docs/sc2net.md)
+        _sparse("lista_sc2net", "lista_sc2net:LISTASC2Net", "LISTA-SC2Net", ista_at_init={}, refused=_SC2NET_FRAMEWORK),
+        _sparse("lfista_sc2net", "lfista_sc2net:LFISTASC2Net", "LFISTA-SC2Net", ista_at_init={}, refused=_SC2NET_FRAMEWORK),
     ]
 }
 
@@ -165,6 +184,8 @@ def model_spec(name: str) -> ModelSpec:
 def check_model(name: str, family: str | None = None, task: str | None = None) -> ModelSpec:
     """The spec of ``name``; a :class:`~dpbench.params.UserError` unless it fits ``family``/``task``."""
     spec, _ = parse_model(name)
+    if task and task in dict(spec.refused):
+        raise UserError(f"model {name!r} does not run in the {task} task: {dict(spec.refused)[task]}")
     if (family and spec.family != family) or (task and task not in spec.tasks):
         raise UserError(f"model {name!r} cannot run here: expected one of {model_names(family, task)}")
     return spec

@@ -21,9 +21,10 @@ MODELS: dict[str, type[SparseEncoder]] = {name: registry.MODELS[name].load() for
 """Registered name -> class, in the registry's order."""
 
 
-def check_model(name: str) -> None:
-    """Raise :class:`dpbench.params.UserError` (a ValueError) unless ``name`` is a sparse model or a variant of one."""
-    registry.check_model(name, family="sparse")
+def check_model(name: str, task: str | None = None) -> None:
+    """Raise :class:`dpbench.params.UserError` (a ValueError) unless ``name`` is a sparse model or a variant of
+    one (and, with ``task``, one that runs in that task: else the error says why not)."""
+    registry.check_model(name, family="sparse", task=task)
 
 
 def build_model(name: str, D: torch.Tensor | np.ndarray, lam: float, n_layers: int, **options: Any) -> SparseEncoder:

@@ -13,6 +13,8 @@ its own ``W_e`` and a threshold per atom (6 M parameters on the 250 x 500 proble
 is the paper's recurrent form (one ``W_e, S, theta``, per-atom thresholds, any depth).
 ``eta`` is soft thresholding, or with ``support_selection=True`` the support-selected
 thresholding of LISTA-CPSS (see :mod:`dpbench.sparse.lista_cp`; this is LISTA-SS).
+``decoder="tied"`` decodes with ``L W_e^T`` (of the last layer when ``per_layer``), SC2Net's framework
+(:mod:`dpbench.sparse.decoder`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import torch
 from torch import nn
 
 from dpbench.sparse.base import SparseEncoder, spectral_norm_sq
+from dpbench.sparse.decoder import TiedDecoderMixin
 from dpbench.sparse.lista_cp import SupportSelectionMixin
 
 
-class LISTA(SupportSelectionMixin, SparseEncoder):
+class LISTA(TiedDecoderMixin, SupportSelectionMixin, SparseEncoder):
     """Learned ISTA: shared input matrix and scalar thresholds (default), per-layer, or tied."""
 
     def __init__(
@@ -40,8 +43,10 @@ class LISTA(SupportSelectionMixin, SparseEncoder):
         support_selection: bool = False,
         p: float = 1.2,
         p_max: float = 13.0,
+        decoder: str = "dictionary",
     ) -> None:
         super().__init__(D, lam, n_layers)
+        self._setup_decoder(decoder)
         if tied and per_layer:
             raise ValueError("LISTA: tied=True and per_layer=True contradict each other")
         if tied and support_selection:
@@ -59,6 +64,10 @@ class LISTA(SupportSelectionMixin, SparseEncoder):
         theta_shape = (copies,) if not (self.tied or self.per_layer) else (copies, self.n_atoms)
         self.theta = nn.Parameter(torch.full(theta_shape, float(lam / L), dtype=D.dtype, device=D.device))
 
+    def input_matrix(self) -> torch.Tensor:
+        """``W_e`` (of the last layer when ``per_layer``): the matrix a tied decoder reuses."""
+        return self.W_e[-1] if self.per_layer else self.W_e
+
     def shared_parameters(self) -> set[str]:
         if self.tied:
             return super().shared_parameters()
@@ -74,4 +83,4 @@ class LISTA(SupportSelectionMixin, SparseEncoder):
             yield z
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, tied={self.tied}, per_layer={self.per_layer}, support_selection={self.support_selection}"
+        return f"{super().extra_repr()}, tied={self.tied}, per_layer={self.per_layer}, support_selection={self.support_selection}, decoder={self.decoder_kind}"

@@ -30,6 +30,9 @@ authors' SLSTM learns from scratch (their README: only LISTA/LFISTA start from a
 activation (``u ~ N(1, 0.1)`` for double tanh). With ``fixed_gates=True`` the gates are not learned and
 set to ``i = 1, f = 0``: with ``init="ista"`` and ``activation="soft"`` the network is exactly ISTA at
 initialisation (and tied LISTA once trained).
+
+``decoder="tied"``: the decoder is the cell's input matrix, ``L W_e^T`` (SC2Net's eqs. 9-10, "we reuse
+the encoding matrix W_d"; :mod:`dpbench.sparse.decoder`); default: the dictionary ``D``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import torch
 from torch import nn
 
 from dpbench.sparse.base import SparseEncoder, soft_threshold, spectral_norm_sq
+from dpbench.sparse.decoder import TiedDecoderMixin
 
 ACTIVATIONS = ("double_tanh", "soft")
 INITS = ("authors", "ista")
@@ -74,7 +78,7 @@ def keras_orthogonal(n: int, like: torch.Tensor, scale: float = 1.1) -> torch.Te
     return scale * u
 
 
-class SC2Net(SparseEncoder):
+class SC2Net(TiedDecoderMixin, SparseEncoder):
     """SC2Net: unrolled Sparse LSTM cell with input and forget gates, no output gate."""
 
     recurrent = True
@@ -90,8 +94,10 @@ class SC2Net(SparseEncoder):
         gate: str = "sigmoid",
         fixed_gates: bool = False,
         gate_bias: float = 4.0,
+        decoder: str = "dictionary",
     ) -> None:
         super().__init__(D, lam, n_layers)
+        self._setup_decoder(decoder)
         for name, value, allowed in (("activation", activation, ACTIVATIONS), ("init", init, INITS), ("gate", gate, GATES)):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}: expected one of {allowed}")
@@ -116,6 +122,10 @@ class SC2Net(SparseEncoder):
         if not self.fixed_gates:
             for g in self.gate_names:
                 self._add_gate(g)
+
+    def input_matrix(self) -> torch.Tensor:
+        """``W_e``, the matrix applied to ``x`` in the candidate (SC2Net's ``W_d``)."""
+        return self.W_e
 
     def _gate_bias(self, g: str) -> float:
         """Initial bias of gate ``g``: the authors' (``b_f = 1``, others 0) or ``+-gate_bias`` for ``init="ista"``."""
@@ -189,7 +199,7 @@ class SC2Net(SparseEncoder):
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, activation={self.activation}, init={self.init}, gate={self.gate}, "
-                f"fixed_gates={self.fixed_gates}")
+                f"fixed_gates={self.fixed_gates}, decoder={self.decoder_kind}")
 
 
 def gate_records(model: nn.Module, x: torch.Tensor) -> list[dict[str, Any]]:

@@ -16,8 +16,18 @@ good encoder. ``layer_loss="final"`` (the default of :func:`train_encoder`) trai
 layer's output only.
 
 Data are batched by slicing a random permutation of a tensor held on the device. A NaN or infinite
-loss raises :class:`DivergenceError`. After every Adam step the thresholds are projected onto
+loss raises :class:`DivergenceError`. After every optimiser step the thresholds are projected onto
 ``theta >= 0`` (:meth:`SparseEncoder.project_`).
+
+Optimiser: ``optimizer="adam"`` (the default) or ``"adadelta"``, the one SC2Net's paper trains every
+neural method with (Zeiler 2012; "we employ the same optimization solver, Adadelta ... using Keras"):
+``torch.optim.Adadelta`` with Keras' and TensorFlow's ``rho = 0.95``, ``epsilon = 1e-8`` and the given
+learning rate (Keras' default 1.0; the authors' TF LISTA/LFISTA use ``AdadeltaOptimizer(1)``,
+``_loptim_network.py`` line 293).
+
+A model with a tied decoder (``decoder="tied"``, :mod:`dpbench.sparse.decoder`) is trained through it:
+the Lasso loss reconstructs with ``model.decoder_matrix()`` (SC2Net's eq. 10), and the result's ``D`` is
+that decoder after training.
 """
 
 from __future__ import annotations
@@ -35,11 +45,23 @@ from dpbench.checkpoint import TrainingCheckpoint
 from dpbench.progress import progress
 from dpbench.runtime import DivergenceError, training_forward
 from dpbench.sparse.base import SparseEncoder, lasso_objective
+from dpbench.sparse.decoder import model_decoder
 from dpbench.sparse.fista import FISTA
 
 logger = logging.getLogger(__name__)
 
 LAYER_LOSSES = ("final", "mean", "mean_log")
+OPTIMIZERS = ("adam", "adadelta")
+ADADELTA = {"rho": 0.95, "eps": 1e-8}  # Keras' and TensorFlow's defaults (torch's eps is 1e-6)
+
+
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` or ``torch.optim.Adadelta`` (Keras' rho and epsilon) at learning rate ``lr``."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, **ADADELTA)
+    raise ValueError(f"unknown optimizer {name!r}: expected one of {OPTIMIZERS}")
 
 
 @dataclass
@@ -112,11 +134,16 @@ def _optimise(
 
 def _with_dictionary(
     model: SparseEncoder, D: torch.Tensor, learn: bool, params: list[torch.Tensor]
-) -> tuple[torch.Tensor, Callable[[], None]]:
-    """The dictionary a loss uses and the projection after each optimiser step: ``D`` as it is, or (``learn``)
-    a parameter appended to ``params`` (the decoder learned with the encoder, as SC2Net's code does) whose
-    atoms are renormalised to unit length after each step; the model's thresholds are projected onto
+) -> tuple[torch.Tensor, Callable[[], torch.Tensor], Callable[[], None]]:
+    """The dictionary, the decoder a loss uses (a function: a tied decoder moves with the model) and the
+    projection after each optimiser step: ``D`` as it is, or (``learn``) a parameter appended to ``params``
+    (the decoder learned with the encoder, as SC2Net's code does) whose atoms are renormalised to unit
+    length after each step, or the model's tied decoder; the model's thresholds are projected onto
     ``theta >= 0`` either way."""
+    tied = bool(getattr(model, "tied_decoder", False))
+    if learn and tied:
+        raise ValueError(f"{type(model).__name__} decodes with its own input matrix (decoder='tied'): "
+                         "learn_dictionary=True would add a second decoder")
     if learn:
         D = nn.Parameter(D.clone())
         params.append(D)
@@ -127,7 +154,7 @@ def _with_dictionary(
             with torch.no_grad():
                 D.div_(D.norm(dim=0, keepdim=True).clamp_min(1e-12))
 
-    return D, after_step
+    return D, (lambda: model_decoder(model, D)), after_step
 
 
 def _finite(name: str, loss: torch.Tensor, step: int) -> float:
@@ -165,8 +192,9 @@ def train_encoder(
     log_every: int = 1,
     fista_iters: int = 1000,
     checkpoint: TrainingCheckpoint | None = None,
+    optimizer: str = "adam",
 ) -> TrainResult:
-    """Train ``model`` on ``x_train`` (``n_samples x n_features``) with Adam.
+    """Train ``model`` on ``x_train`` (``n_samples x n_features``) with Adam (or ``optimizer="adadelta"``).
 
     ``mode="unsupervised"``: minimise ``lasso_objective(x, model(x), D, lam)``; with
     ``learn_dictionary=True`` ``D`` is learned jointly (columns renormalised to unit norm after each
@@ -178,8 +206,8 @@ def train_encoder(
     if mode not in ("unsupervised", "regress"):
         raise ValueError(f"unknown training mode {mode!r}: expected 'unsupervised' or 'regress'")
     _check_layer_loss(layer_loss)
-    if mode == "regress" and learn_dictionary:
-        raise ValueError("learn_dictionary=True needs mode='unsupervised' (regression targets fix D)")
+    if mode == "regress" and (learn_dictionary or getattr(model, "tied_decoder", False)):
+        raise ValueError("learn_dictionary=True and a tied decoder need mode='unsupervised' (regression targets fix D)")
     if not model.trainable and not learn_dictionary:
         raise ValueError(f"{type(model).__name__} has no parameters to learn")
     device = _resolve_device(model, device)
@@ -191,9 +219,9 @@ def train_encoder(
         if z_star.shape[0] != x.shape[0]:
             raise ValueError(f"{z_star.shape[0]} targets for {x.shape[0]} inputs")
     params = [p for p in model.parameters() if p.requires_grad]
-    D_used, after_step = _with_dictionary(model, D_used, learn_dictionary, params)
+    D_used, decoder, after_step = _with_dictionary(model, D_used, learn_dictionary, params)
 
-    optimiser = torch.optim.Adam(params, lr=lr)
+    optimiser = make_optimizer(optimizer, params, lr)
     name = type(model).__name__
     result = TrainResult()
     state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
@@ -204,7 +232,7 @@ def train_encoder(
         for idx in _batches(x.shape[0], batch_size, generator, device):
             xb = x[idx]
             if mode == "unsupervised":
-                per_layer = lambda z, xb=xb: lasso_objective(xb, z, D_used, lam)  # noqa: E731
+                per_layer = lambda z, xb=xb: lasso_objective(xb, z, decoder(), lam)  # noqa: E731
             else:
                 zb = z_star[idx]
                 per_layer = lambda z, zb=zb: (z - zb).pow(2).sum(dim=1).mean()  # noqa: E731
@@ -216,7 +244,7 @@ def train_encoder(
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: %s loss %.6g", name, epoch, epochs, mode, result.losses[-1])
     model.eval()
-    result.D = D_used.detach()
+    result.D = decoder().detach()
     return result
 
 
@@ -290,8 +318,9 @@ def train_supervised(
     device: torch.device | str | None = None,
     log_every: int = 1,
     checkpoint: TrainingCheckpoint | None = None,
+    optimizer: str = "adam",
 ) -> TrainResult:
-    """Train encoder and ``head`` (e.g. ``nn.Linear(n_atoms, n_classes)``) jointly.
+    """Train encoder and ``head`` (e.g. ``nn.Linear(n_atoms, n_classes)``) jointly (Adam, or ``optimizer="adadelta"``).
 
     Loss: ``ce_weight * cross_entropy(head(z), y) + sc_weight * lasso_objective(x, z, D, lam)`` with
     ``z = model(x)`` (SC2Net's supervised setting; their ``lista_network.py`` weighs it
@@ -308,9 +337,9 @@ def train_supervised(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"{y.shape[0]} labels for {x.shape[0]} inputs")
     params = [p for p in (*model.parameters(), *head.parameters()) if p.requires_grad]
-    D, after_step = _with_dictionary(model, D, learn_dictionary, params)
+    D, decoder, after_step = _with_dictionary(model, D, learn_dictionary, params)
 
-    optimiser = torch.optim.Adam(params, lr=lr)
+    optimiser = make_optimizer(optimizer, params, lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
     result = TrainResult()
     state = {"model": model, "head": head, "optimiser": optimiser, **({"D": D} if learn_dictionary else {})}
@@ -323,7 +352,7 @@ def train_supervised(
 
             def loss_fn(xb: torch.Tensor = xb, yb: torch.Tensor = yb) -> torch.Tensor:
                 z = forward(xb)
-                return ce_weight * F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, D, lam)
+                return ce_weight * F.cross_entropy(head(z), yb) + sc_weight * lasso_objective(xb, z, decoder(), lam)
 
             result.steps += 1
             total = total + _optimise(name, loss_fn, optimiser, result.steps, after_step) * xb.shape[0]
@@ -334,6 +363,6 @@ def train_supervised(
             logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
     model.eval()
     head.eval()
-    result.D = D.detach()
+    result.D = decoder().detach()
     return result
 

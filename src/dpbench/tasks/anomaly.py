@@ -134,7 +134,7 @@ def run_job(
     from dpbench.runtime import resolve_device, run_metadata
     from dpbench.sparse import check_model
 
-    check_model(model)
+    check_model(model, task="anomaly")
     data, full = _load_job_data(dataset, prepared, params)
     D = _load_dictionary(dictionary, dataset, seed, full) if dictionary else None
     device = resolve_device(device_name)

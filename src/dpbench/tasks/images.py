@@ -302,7 +302,7 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
 
 
 def _job_setup(dataset: str, prepared: str | None, dictionary_path: str, model: str, data_params: dict, params: dict, device_name: str):
-    check_model(model)
+    check_model(model, task="images")
     data_params = resolve_data_params(dataset, data_params)
     params = resolve_train_params(params)
     device = resolve_device(device_name)

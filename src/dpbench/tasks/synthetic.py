@@ -166,7 +166,7 @@ def run_synthetic(
     record per depth ``t = 1..n_layers``, and for learned models ``train_steps``, ``train_stages`` and
     ``train_seconds`` (at ``layers = n_layers``). Training resumes from ``checkpoint`` when one is saved.
     What the training did (:func:`train_model`) is added to ``info`` when given."""
-    check_model(model_name)
+    check_model(model_name, task="synthetic")
     params = resolve_params(params)
     device = torch.device(device)
     m, n, p, snr, T, lam = (params[k] for k in ("m", "n", "p", "snr_db", "n_layers", "lam"))
