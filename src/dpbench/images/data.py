@@ -19,6 +19,11 @@ Preprocessing (``center``, ``scale``): rows are pixels in [0, 1]; ``center`` rem
 ``scale="std"`` divides by the standard deviation of the (centred) training pixels. Both are
 undone before any image metric (:meth:`ImageData.to_images`), so MSE/PSNR/SSIM are always measured
 on pixels in [0, 1] (``data_range = 1``).
+
+``protocol`` (:mod:`dpbench.images.protocols`): ``official`` (the above), or ``authors``, the SC2Net
+authors' rows and standardisation (MNIST: the first 50,000 training and the 10,000 test images pooled,
+standardised per pixel, shuffled with seed 10023 and halved; ``cifar10_cnn``: the first 10,000 training
+images' features and the test images'); it replaces ``center`` and ``scale``, which it refuses.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dpbench.images.protocols import AUTHORS_DATASETS, PROTOCOLS, authors_cifar_features, authors_mnist
 from dpbench.io import load_tensors
 
 SAMPLE_PATCHES = "sample_patches"
@@ -49,6 +55,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "patch_size": 8,  # sample_patches only
     "n_patches": 6000,  # sample_patches only: training patches (half from each photograph)
     "crop": 160,  # sample_patches only: side of the test window of each photograph
+    "protocol": "official",  # "official" | "authors" (dpbench.images.protocols)
 }
 
 PATCH_KEYS = {"patch_size", "n_patches", "crop"}
@@ -63,6 +70,14 @@ def resolve_data_params(dataset: str, overrides: dict[str, Any] | None) -> dict[
     params = with_defaults(f"{dataset} data", DATA_DEFAULTS, overrides)
     if params["scale"] not in ("none", "std"):
         raise UserError(f"data parameter 'scale' must be 'none' or 'std', got {params['scale']!r}")
+    if params["protocol"] not in PROTOCOLS:
+        raise UserError(f"data parameter 'protocol' must be one of {PROTOCOLS}, got {params['protocol']!r}")
+    if params["protocol"] == "authors":
+        if dataset not in AUTHORS_DATASETS:
+            raise UserError(f"the authors' protocol is defined for {AUTHORS_DATASETS} (the SC2Net code's MNIST and "
+                            f"CIFAR-10 features), not for {dataset!r}")
+        if params["center"] or params["scale"] != "none":
+            raise UserError("the authors' protocol standardises the data itself: leave 'center' and 'scale' unset")
     if dataset == SAMPLE_PATCHES and params["crop"] % params["patch_size"]:
         raise UserError(f"'crop' ({params['crop']}) must be a multiple of 'patch_size' ({params['patch_size']})")
     return params
@@ -80,6 +95,7 @@ class ImageData:
     mean_test: torch.Tensor
     scale: float  # global divisor of the centred pixels
     to_images: Callable[[torch.Tensor], np.ndarray]  # preprocessed test rows -> N x C x H x W pixels in [0, 1]
+    protocol: str = "official"  # the evaluation protocol (dpbench.images.protocols)
 
     @property
     def labelled(self) -> bool:
@@ -117,15 +133,20 @@ def _prepared(dataset: str, path: str | Path, params: dict[str, Any]) -> tuple:
     split = data["split"].numpy()
     if params["grey"] and images.shape[1] == 3:
         images = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    shape = tuple(images.shape[1:])
+    flat = images.reshape(len(images), -1)
+    y = torch.as_tensor(labels, dtype=torch.int64)
+    if params["protocol"] == "authors":
+        x_tr, x_te, y_tr, y_te, mean, std = authors_mnist(flat, y, split)
+        n_tr, n_te = params["n_train"], params["n_test"]
+        return (x_tr[:n_tr], x_te[:n_te], y_tr[:n_tr], y_te[:n_te],
+                lambda rows: (rows * std.numpy() + mean.numpy()).reshape(len(rows), *shape))
     if (split == 0).any() and (split == 1).any():
         is_test = split == 1
     else:
         is_test = holdout_mask(labels, TEST_EVERY.get(dataset, 3))
     tr, te = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     tr, te = tr[: params["n_train"]], te[: params["n_test"]]
-    shape = tuple(images.shape[1:])
-    flat = images.reshape(len(images), -1)
-    y = torch.as_tensor(labels, dtype=torch.int64)
     return flat[tr], flat[te], y[tr], y[te], lambda rows: rows.reshape(len(rows), *shape)
 
 
@@ -204,4 +225,5 @@ def load_image_data(
         mean_test=mean_test.cpu(),
         scale=scale,
         to_images=to_images,
+        protocol=params["protocol"],
     )

@@ -11,7 +11,9 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
   number was read; ``checked``: how it was read, one of ``specs.CHECKED``: ``paper`` (printed in
   the paper itself), ``figure-digitized`` (read off its figure), ``secondary`` (read in a table that
   quotes it: say which in ``source``) or ``talk`` (a claim made in the talk this suite comes from:
-  a bound, not a measured table entry).
+  a bound, not a measured table entry);
+- ``protocol`` (optional column): the evaluation protocol our cell must come from (a summary column of
+  the image tasks, :mod:`dpbench.images.protocols`: ``official`` or ``authors``); empty: any.
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -73,6 +75,8 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
     frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"])]
     if row["ours_model"]:
         frame = frame[frame["model"] == row["ours_model"]]
+    if row.get("protocol", ""):  # only our runs under the paper's protocol
+        frame = frame[frame["protocol"] == row["protocol"]] if "protocol" in frame else frame.iloc[0:0]
     if frame.empty:
         return "not run", row["ours_model"]
     if spec.select:

@@ -101,17 +101,19 @@ TASKS: dict[str, TaskSpec] = {
     "classification_unsupervised": TaskSpec(
         "Linear classification on sparse codes",
         ["accuracy"],
+        column=["dataset", "protocol"],
         select="at_max_layers",
         figures=["classification_unsupervised_accuracy", "classification_unsupervised_depth"],
     ),
     "classification_supervised": TaskSpec(
         "Supervised end-to-end classification",
         ["accuracy"],
+        column=["dataset", "protocol"],
         select="at_max_layers",
         figures=["classification_supervised_accuracy", "classification_supervised_depth", "classification_supervised_gates"],
     ),
     "reconstruction": TaskSpec(
-        "Reconstruction", ["psnr", "ssim", "sparsity"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"]
+        "Reconstruction", ["psnr", "ssim", "sparsity"], column=["dataset", "protocol"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"]
     ),
     "anomaly": TaskSpec(
         "Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"], figures=["anomaly_auc"]

@@ -31,6 +31,19 @@ line 48; its LISTA decodes with ``L`` times its trained encoder matrix, ``lista_
 ``D`` starts from the learned dictionary, its atoms are kept at unit norm (projection after each
 step), and the reconstruction uses the learned ``D``.
 
+Training options (``images.train``): ``optimizer`` ``adam`` or ``adadelta`` (SC2Net's paper trains every
+neural method with Adadelta); ``encoder_loss`` ``lasso`` (SC2Net's unsupervised loss, eq. 10, through the
+model's decoder: ``D``, the learned one, or a tied one, :mod:`dpbench.sparse.decoder`) or ``codes``
+(Gregor & LeCun's LISTA: regress ``fista_iters`` FISTA codes of ``D``; the SC2Net authors' LISTA with
+``Zpflag=True`` regresses 1000 ISTA iterations).
+
+Evaluation protocol (data parameter ``protocol``, :mod:`dpbench.images.protocols`): ``official``, or
+``authors`` (the SC2Net authors' split, standardisation and classifier). Under ``authors`` the paper
+evaluates both settings by a classifier on the codes ("we therefore evaluate the performance of
+supervised variants of these methods in the same way"): classification_supervised's ``accuracy`` is
+then the protocol's classifier on the codes of the encoder trained with labels, and the trained head's
+own test accuracy is ``head_accuracy``. Every record carries the column ``protocol``.
+
 Every depth is a separately trained network (same hyperparameters, same seed). Records carry a
 ``layers`` column; each job's meta holds its wall time and the training time of every depth. For
 SC2Net-type encoders with learned gates the deepest network also records ``input_gate_mean`` and
@@ -53,6 +66,7 @@ from torch import nn
 
 from dpbench.checkpoint import StepProgress, TrainingCheckpoint
 from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
+from dpbench.images.protocols import SOLVERS, authors_accuracy
 from dpbench.io import load_tensors, save_tensors
 from dpbench.metrics import logistic_accuracy, reconstruction_metrics, sparsity
 from dpbench.params import UserError, parse_params, with_defaults
@@ -61,7 +75,7 @@ from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_
 from dpbench.sparse import build_model, check_model
 from dpbench.sparse.dictionary import learn_dictionary
 from dpbench.sparse.sc2net import gate_records
-from dpbench.sparse.train import LAYER_LOSSES, train_encoder, train_supervised
+from dpbench.sparse.train import LAYER_LOSSES, OPTIMIZERS, train_encoder, train_supervised
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +102,21 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "sup_loss": "sc_weight",
     # learn the decoder D with the encoder (trainable encoders only)
     "learn_dictionary": False,
-    # logistic regression on the codes
+    # logistic regression on the codes (protocol official)
     "logreg_C": 1.0,
     "logreg_max_iter": 1000,
+    # protocol authors: its classifier trained as the authors' script ("adadelta") or to its optimum ("lbfgs")
+    "logreg_solver": "adadelta",
+    # "adam" | "adadelta" (SC2Net's paper), for both trainings
+    "optimizer": "adam",
+    # unsupervised training: "lasso" (SC2Net's loss, eq. 10) | "codes" (regress FISTA codes, Gregor & LeCun)
+    "encoder_loss": "lasso",
+    "fista_iters": 1000,
     # keyword options of the model's constructor (e.g. {"tied": true}, {"activation": "double_tanh"})
     "options": {},
 }
 
+ENCODER_LOSSES = ("lasso", "codes")
 SUP_LOSSES = {"sc_weight": None, "authors": (0.1, 1.0)}  # name -> (ce_weight, sc_weight), None: (1, sc_weight)
 N_SAMPLES = 8  # test images kept for the error-map figure
 CHUNK = 4096  # rows encoded at once
@@ -114,6 +136,9 @@ def resolve_train_params(overrides: dict[str, Any] | None) -> dict[str, Any]:
         raise UserError("training parameter 'options' must be a JSON object")
     if params["sup_loss"] not in SUP_LOSSES:
         raise UserError(f"training parameter 'sup_loss' must be one of {sorted(SUP_LOSSES)}, got {params['sup_loss']!r}")
+    for key, allowed in (("optimizer", OPTIMIZERS), ("encoder_loss", ENCODER_LOSSES), ("logreg_solver", SOLVERS)):
+        if params[key] not in allowed:
+            raise UserError(f"training parameter {key!r} must be one of {allowed}, got {params[key]!r}")
     if not isinstance(params["learn_dictionary"], bool):
         raise UserError(f"training parameter 'learn_dictionary' must be true or false, got {params['learn_dictionary']!r}")
     return params
@@ -155,7 +180,8 @@ def dictionary(dataset: str, prepared: str | None, data_params: dict, dict_param
 def _load_dictionary(path: str, dataset: str, data_params: dict) -> tuple[torch.Tensor, float, dict]:
     saved = load_tensors(path)
     stored = json.loads(saved["params_json"])
-    if saved["dataset"] != dataset or stored["data"] != data_params:
+    # resolved again: a dictionary saved before a data parameter existed has that parameter's default
+    if saved["dataset"] != dataset or resolve_data_params(dataset, stored["data"]) != data_params:
         raise UserError(f"dictionary {path} was learned for {saved['dataset']} with data parameters {stored['data']}, "
                         f"not for {dataset} with {data_params}")
     return saved["D"], float(saved["lam"]), stored["dictionary"]
@@ -176,6 +202,10 @@ def _built(name: str, D: torch.Tensor, lam: float, n_layers: int, params: dict, 
     model = build_model(name, D, lam, n_layers, **params["options"]).to(device)
     if params["learn_dictionary"] and not model.trainable:
         raise UserError(f"learn_dictionary is for the learned encoders; {name!r} has nothing to learn")
+    if params["learn_dictionary"] and getattr(model, "tied_decoder", False):
+        raise UserError(f"{name!r} decodes with its own input matrix (decoder tied): learn_dictionary would add a second decoder")
+    if params["encoder_loss"] == "codes" and getattr(model, "tied_decoder", False):
+        raise UserError(f"{name!r} is trained through its tied decoder (SC2Net's framework): encoder_loss 'codes' has no decoder")
     return model
 
 
@@ -190,15 +220,26 @@ def trained_encoder(
     if not model.trainable:
         return model, [], D
     result = train_encoder(
-        model, x_train, D.to(device), lam, mode="unsupervised", epochs=params["epochs"], batch_size=params["batch_size"],
-        lr=params["lr"], learn_dictionary=params["learn_dictionary"], layer_loss=params["layer_loss"],
-        generator=torch.Generator().manual_seed(seed), device=device, log_every=max(1, params["epochs"] // 4), checkpoint=checkpoint,
+        model, x_train, D.to(device), lam, mode="unsupervised" if params["encoder_loss"] == "lasso" else "regress",
+        epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"], learn_dictionary=params["learn_dictionary"],
+        layer_loss=params["layer_loss"], generator=torch.Generator().manual_seed(seed), device=device,
+        log_every=max(1, params["epochs"] // 4), fista_iters=params["fista_iters"], checkpoint=checkpoint,
+        optimizer=params["optimizer"],
     )
     return model, result.losses, result.D
 
 
 # ---------------------------------------------------------------------------------------------------
 # metrics
+
+
+def code_accuracy(data: ImageData, z_train: torch.Tensor, z_test: torch.Tensor, params: dict, seed: int) -> float:
+    """Test accuracy of the protocol's classifier on the codes: ``StandardScaler + LogisticRegression``
+    (``official``) or the authors' softmax layer (``authors``, :func:`dpbench.images.protocols.authors_accuracy`)."""
+    arrays = [t.cpu().numpy() for t in (z_train, data.y_train, z_test, data.y_test)]
+    if data.protocol == "authors":
+        return authors_accuracy(*arrays, seed=seed, solver=params["logreg_solver"])
+    return logistic_accuracy(*arrays, params["logreg_C"], params["logreg_max_iter"], seed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -241,10 +282,7 @@ def run_unsupervised(data: ImageData, D: torch.Tensor, lam: float, model_name: s
         if t == max(layers):
             out["reconstruction"] += gate_records(model, data.x_test)
         if classify:
-            z_train = encode(model, data.x_train, t)
-            acc = logistic_accuracy(
-                *(t.cpu().numpy() for t in (z_train, data.y_train, z_test, data.y_test)), params["logreg_C"], params["logreg_max_iter"], seed
-            )
+            acc = code_accuracy(data, encode(model, data.x_train, t), z_test, params, seed)
             out["classification"] = [{"metric": "accuracy", "value": acc, "layers": t}]
         log.info("%s t=%d: %s%s (%.1f s)", model_name, t, {k: round(v, 4) for k, v in metrics.items()},
                  f", accuracy {acc:.4f}" if classify else "", time.perf_counter() - start)
@@ -283,14 +321,20 @@ def run_supervised(data: ImageData, D: torch.Tensor, lam: float, model_name: str
             learn_dictionary=params["learn_dictionary"], epochs=params["sup_epochs"], batch_size=params["sup_batch_size"],
             lr=params["sup_lr"], generator=torch.Generator().manual_seed(seed), device=device,
             log_every=max(1, params["sup_epochs"] // 4), checkpoint=progress.checkpoint(f"supervised-t{t}"),
+            optimizer=params["optimizer"],
         )
         synchronize(device)
         seconds = time.perf_counter() - start
+        z_test = encode(model, data.x_test, t)
         with torch.no_grad():
-            logits = head(encode(model, data.x_test, t))
+            logits = head(z_test)
         acc = float((logits.argmax(1) == data.y_test).float().mean())
         log.info("%s+head t=%d: accuracy %.4f (%.1f s)", model_name, t, acc, seconds)
         records = [{"metric": "accuracy", "value": acc, "layers": t}]
+        if data.protocol == "authors":  # the paper scores the supervised codes with the same classifier
+            codes = code_accuracy(data, encode(model, data.x_train, t), z_test, params, seed)
+            log.info("%s+head t=%d: classifier on the codes %.4f", model_name, t, codes)
+            records = [{"metric": "accuracy", "value": codes, "layers": t}, {"metric": "head_accuracy", "value": acc, "layers": t}]
         if t == max(layers):
             records += gate_records(model, data.x_test)
         return {"records": records, "seconds": seconds, "losses": result.losses}
@@ -365,6 +409,7 @@ def run_job(args: argparse.Namespace) -> None:
         if task == "reconstruction":
             save_tensors(args.samples_output, {"status": "diverged", "message": message})
     for path, task, records in results:
+        records = [{**r, "protocol": data_params["protocol"]} for r in records]
         write_result(path, task=task, **ident, records=records, params=all_params, meta=meta)
     progress.discard()
 

@@ -97,7 +97,11 @@ def images_layers(config: dict[str, Any]) -> str:
 
 
 def images_data_params(config: dict[str, Any], dataset: str) -> dict[str, Any]:
-    return config["images"].get("data", {}).get(dataset, {})
+    """A dataset's data parameters, with ``images.protocol`` when it is not the default ``official``
+    (so that the parameters of official runs stay as they were)."""
+    params = config["images"].get("data", {}).get(dataset, {})
+    protocol = config["images"].get("protocol", "official")
+    return params if protocol == "official" else {**params, "protocol": protocol}
 
 
 def images_dict_params(config: dict[str, Any]) -> dict[str, Any]:
