@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "synthetic": "dpbench.tasks.synthetic",
     "images-dictionary": _IMAGES,
     "images-run": _IMAGES,
+    "images-cnn-features": _IMAGES,
     "images-error-figure": "dpbench.report.image_figures",
     "anomaly-synth": _ANOMALY,
     "anomaly-download": _ANOMALY,

@@ -128,6 +128,8 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("cifar10", _IMAGE_TASKS, cnn_features=True),
         DatasetSpec("cifar100_coarse", _IMAGE_TASKS, cnn_features=True, notes="CIFAR-100 with its 20 superclasses"),
         DatasetSpec("sample_patches", ("images",), labelled=False, notes="8x8 patches of scikit-learn's photographs"),
+        DatasetSpec("cifar10_cnn", ("images",), notes="CIFAR-10 as SC2Net runs it: 2,304-d features of the Keras cifar10_cnn.py "
+                    "network trained on its training set (dpbench.images.cifar_cnn); classification only"),
         DatasetSpec("ucsd_ped1", ("anomaly",)),
         DatasetSpec("ucsd_ped2", ("anomaly",)),
         DatasetSpec("avenue", ("anomaly",)),

@@ -207,3 +207,31 @@ rule images_error_figure:
     shell:
         "{DPBENCH} images-error-figure --samples {input:q} --models {params.models} --dataset {wildcards.dataset}"
         " --pdf {output.pdf:q} --png {output.png:q} 2> {log:q}"
+
+
+# SC2Net's CIFAR-10 (dataset cifar10_cnn): the Keras cifar10_cnn.py network trained on CIFAR-10's training
+# images, its 2,304-d Flatten features of all 60,000 images (dpbench.images.cifar_cnn); a GPU job
+ruleorder: images_cnn_features > prepare
+
+
+rule images_cnn_features:
+    input:
+        f"{DATA}/prepared/cifar10.pt",
+    output:
+        f"{DATA}/prepared/cifar10_cnn.pt",
+    log:
+        f"{RESULTS}/logs/images/cifar10_cnn/features.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/images/cifar10_cnn/features.tsv"
+    conda:
+        DPBENCH_ENV
+    threads: 4
+    resources:
+        gpu=1,
+    params:
+        cnn=lambda w: jobs.dumps(images_cfg().get("cnn", {})),
+        device=lambda w: job_device(True),
+        speed=lambda w: speed_flags(True),
+    shell:
+        "{DPBENCH} {params.speed} images-cnn-features --prepared {input:q} --params '{params.cnn}' --seed 0"
+        " --device {params.device} --threads {threads} --output {output:q} 2> {log:q}"

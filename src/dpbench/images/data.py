@@ -2,6 +2,8 @@
 
 Datasets:
 
+* ``cifar10_cnn``: CNN features of CIFAR-10 (SC2Net's, ``dpbench images-cnn-features``,
+  :mod:`dpbench.images.cifar_cnn`): rows are features, the split is CIFAR-10's; no reconstruction task.
 * prepared image datasets (``digits``, ``mnist``, ``mnist_test``, ``cifar10``, ``cifar100_coarse``;
   files from the workflow's ``prepare`` rule): the prepared ``split`` is used when it has both a
   train and a test part (MNIST 60k/10k, CIFAR 50k/10k); otherwise (``digits``, ``mnist_test``) a
@@ -40,7 +42,9 @@ from dpbench.images.protocols import AUTHORS_DATASETS, PROTOCOLS, authors_cifar_
 from dpbench.io import load_tensors
 
 SAMPLE_PATCHES = "sample_patches"
-LABELLED_DATASETS = ("digits", "mnist", "mnist_test", "cifar10", "cifar100_coarse")
+# features, not images: classification only (SC2Net's CIFAR-10, dpbench.images.cifar_cnn)
+FEATURE_DATASETS = ("cifar10_cnn",)
+LABELLED_DATASETS = ("digits", "mnist", "mnist_test", "cifar10", "cifar100_coarse", *FEATURE_DATASETS)
 IMAGE_DATASETS = (*LABELLED_DATASETS, SAMPLE_PATCHES)
 
 # fixed hold-out rule for datasets whose prepared file has no test part
@@ -126,8 +130,30 @@ def _preprocess(x_train: torch.Tensor, x_test: torch.Tensor, params: dict[str, A
     return x_train / scale, x_test / scale, mean_train, mean_test, scale
 
 
+def _no_images(rows: Any) -> np.ndarray:
+    from dpbench.params import UserError
+
+    raise UserError(f"{', '.join(FEATURE_DATASETS)} hold CNN features, not images: they have no reconstruction task")
+
+
+def _features(dataset: str, data: dict[str, Any], params: dict[str, Any]) -> tuple:
+    """The rows of a features file (``dpbench images-cnn-features``): its official split, or the authors' rows."""
+    flat = data["features"].to(torch.float32)
+    split = data["split"].numpy()
+    y = torch.as_tensor(data["labels"], dtype=torch.int64)
+    if params["protocol"] == "authors":
+        x_tr, x_te, y_tr, y_te = authors_cifar_features(flat, y, split)
+    else:
+        tr, te = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
+        x_tr, x_te, y_tr, y_te = flat[tr], flat[te], y[tr], y[te]
+    n_tr, n_te = params["n_train"], params["n_test"]
+    return x_tr[:n_tr], x_te[:n_te], y_tr[:n_tr], y_te[:n_te], _no_images
+
+
 def _prepared(dataset: str, path: str | Path, params: dict[str, Any]) -> tuple:
     data = load_tensors(path)
+    if dataset in FEATURE_DATASETS:
+        return _features(dataset, data, params)
     images = data["images"].to(torch.float32) / float(data["scale"])  # N x C x H x W in [0, 1]
     labels = data["labels"].numpy()
     split = data["split"].numpy()

@@ -58,15 +58,21 @@ def authors_permutation(n: int, seed: int = AUTHORS_SPLIT_SEED) -> np.ndarray:
     return np.random.RandomState(seed).permutation(n)
 
 
-def authors_mnist(flat: torch.Tensor, labels: torch.Tensor, split: np.ndarray) -> tuple[torch.Tensor, ...]:
+def authors_mnist(
+    flat: torch.Tensor, labels: torch.Tensor, split: np.ndarray, n_part: int | None = None
+) -> tuple[torch.Tensor, ...]:
     """The authors' MNIST rows: ``x_train, x_test, y_train, y_test, mean, std`` (standardised rows; the
     per-pixel mean and ``std + 1e-10`` that undo it), from the official images in their order (``split``:
-    0 train, 1 test) with pixels in [0, 1]."""
+    0 train, 1 test) with pixels in [0, 1]. ``n_part``: the size of the pickle's training part (default
+    :data:`AUTHORS_MNIST_TRAIN`, 50,000)."""
+    n_part = AUTHORS_MNIST_TRAIN if n_part is None else n_part
     train_idx, test_idx = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
-    if len(train_idx) < AUTHORS_MNIST_TRAIN:
-        raise ValueError(f"the authors' protocol needs MNIST's {AUTHORS_MNIST_TRAIN:,} first training images, "
-                         f"the prepared file has {len(train_idx):,}")
-    part = train_idx[:AUTHORS_MNIST_TRAIN]
+    if len(train_idx) < n_part:
+        from dpbench.params import UserError
+
+        raise UserError(f"the authors' protocol needs MNIST's first {n_part:,} training images (mnist.pkl.gz's training "
+                        f"part); the prepared file has {len(train_idx):,}")
+    part = train_idx[:n_part]
     x64 = flat.to(torch.float64)
     mean = x64[part].mean(0)
     std = x64[part].std(0, unbiased=False) + AUTHORS_STD_EPS  # numpy's std (ddof 0)

@@ -212,5 +212,7 @@ def write_figure(summary: pd.DataFrame, name: str, pdf: str | Path, png: str | P
     if rows.empty:
         raise ValueError(f"figure {name}: no rows for task {task!r} in the summary")
     frame = rows[rows["status"] == "ok"]
+    if "protocol" in frame and frame["protocol"].notna().any():  # the image tasks: never one bar or line for two protocols
+        frame = frame.assign(dataset=frame["dataset"] + frame["protocol"].map(lambda p: f" ({p})" if isinstance(p, str) else ""))
     fig = FIGURES[task][name](frame) if not frame.empty else message_figure(f"{name}: no run of task {task} finished (all failed)")
     save_figure(fig, pdf, png)

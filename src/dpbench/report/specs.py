@@ -113,7 +113,8 @@ TASKS: dict[str, TaskSpec] = {
         figures=["classification_supervised_accuracy", "classification_supervised_depth", "classification_supervised_gates"],
     ),
     "reconstruction": TaskSpec(
-        "Reconstruction", ["psnr", "ssim", "sparsity"], column=["dataset", "protocol"], select="at_max_layers", figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"]
+        "Reconstruction", ["psnr", "ssim", "sparsity"], column=["dataset", "protocol"], select="at_max_layers",
+        figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"],
     ),
     "anomaly": TaskSpec(
         "Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"], figures=["anomaly_auc"]

@@ -65,7 +65,7 @@ import torch
 from torch import nn
 
 from dpbench.checkpoint import StepProgress, TrainingCheckpoint
-from dpbench.images.data import LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
+from dpbench.images.data import FEATURE_DATASETS, LABELLED_DATASETS, ImageData, load_image_data, resolve_data_params
 from dpbench.images.protocols import SOLVERS, authors_accuracy
 from dpbench.io import load_tensors, save_tensors
 from dpbench.metrics import logistic_accuracy, reconstruction_metrics, sparsity
@@ -370,6 +370,9 @@ def run_job(args: argparse.Namespace) -> None:
         raise UserError("--reconstruction-output and --samples-output go together")
     if not (unsupervised or args.supervised_output):
         raise UserError("nothing to do: give --reconstruction-output/--samples-output, --classification-output or --supervised-output")
+    if args.reconstruction_output and args.dataset in FEATURE_DATASETS:
+        raise UserError(f"dataset {args.dataset!r} holds CNN features, not images: it has no reconstruction task "
+                        "(leave reconstruction out of images.tasks)")
     data, D, lam, dict_params, data_params, params, device = _job_setup(
         args.dataset, args.prepared, args.dictionary, args.model, parse_params(args.data_params), parse_params(args.params), args.device)
     if (args.classification_output or args.supervised_output) and not data.labelled:
@@ -429,6 +432,43 @@ def _parse_layers(text: str) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------------
+# SC2Net's CIFAR-10 features
+
+
+def cnn_features_job(args: argparse.Namespace) -> None:
+    """Train the Keras ``cifar10_cnn.py`` network on the prepared CIFAR-10's training images and save the
+    features of all 60,000 images (:mod:`dpbench.images.cifar_cnn`); resumes from ``<output>.ckpt``."""
+    from dpbench.data.datasets import load_prepared
+    from dpbench.images.cifar_cnn import CNN_DEFAULTS, LAYERS, extract, train_cnn
+
+    params = with_defaults("cnn", CNN_DEFAULTS, parse_params(args.params))
+    if params["layer"] not in LAYERS:
+        raise UserError(f"cnn parameter 'layer' must be one of {sorted(LAYERS)}, got {params['layer']!r}")
+    data = load_prepared(args.prepared)
+    if tuple(data.images.shape[1:]) != (3, 32, 32):
+        raise UserError(f"{args.prepared}: expected 32x32 colour images (CIFAR-10), got shape {tuple(data.images.shape[1:])}")
+    device = resolve_device(args.device)
+    seed_everything(args.seed, device)
+    images = data.images.to(torch.float32) / float(data.scale)
+    train = torch.as_tensor(data.split.numpy() == 0)
+    start = time.perf_counter()
+    checkpoint = TrainingCheckpoint(f"{args.output}.ckpt", fingerprint=params_hash({"params": params, "seed": args.seed}))
+    net, losses = train_cnn(images[train], data.labels[train].to(torch.int64), seed=args.seed, device=device,
+                            params=params, checkpoint=checkpoint)
+    train_seconds = time.perf_counter() - start
+    features = extract(net, images, params["layer"], device)
+    with torch.no_grad():
+        logits = torch.cat([net(images[~train][i : i + 1000].to(device)).cpu() for i in range(0, int((~train).sum()), 1000)])
+    test_acc = float((logits.argmax(1) == data.labels[~train]).float().mean())
+    log.info("cifar10 cnn: test accuracy of the network itself %.4f; %s features %s", test_acc, params["layer"], tuple(features.shape))
+    meta = run_metadata(device, args.seed) | {"train_seconds": train_seconds, "cnn_test_accuracy": test_acc}
+    save_tensors(args.output, {"features": features, "labels": data.labels, "split": data.split, "layer": params["layer"],
+                               "losses": torch.tensor(losses), "params_json": json.dumps(params, sort_keys=True),
+                               "meta_json": json.dumps(meta)})
+    checkpoint.discard()
+
+
+# ---------------------------------------------------------------------------------------------------
 # CLI
 
 
@@ -481,6 +521,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classification-output", help="result file of classification_unsupervised (labelled datasets)")
     p.add_argument("--supervised-output", help="result file of classification_supervised (labelled datasets)")
     p.set_defaults(func=_with_threads(run_job))
+
+    p = sub.add_parser("images-cnn-features", help="SC2Net's CIFAR-10: train the Keras cifar10_cnn.py network, save its features")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (torch, BLAS, OpenMP)")
+    p.add_argument("--prepared", required=True, help="the prepared cifar10 file")
+    p.add_argument("--params", default="{}", help="epochs, steps_per_epoch, batch_size, lr, layer, rotation, shift, zoom (JSON)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=_with_threads(cnn_features_job))
 
 
 
