@@ -153,6 +153,13 @@ def test_synthetic_job_refuses_a_framework_model():
         run_synthetic("lfista_sc2net", {}, 0, CPU)
 
 
+def test_fista_codes_in_gram_form_equal_fista():
+    from dpbench.sparse.train import fista_codes
+
+    D, x = _problem(m=30, n=10)  # more features than atoms: the Gram form
+    torch.testing.assert_close(fista_codes(x, D, 0.1, 50), build_model("fista", D, 0.1, 50)(x), atol=1e-10, rtol=0)
+
+
 # ----------------------------------------------------------------------------- Adadelta
 
 
