@@ -13,7 +13,17 @@ and ``claims``, one entry per claim::
       metric: nmse_db                    # a metric of dpbench.report.specs.HIGHER_IS_BETTER
       layers: 16                         # optional: that layer count; default: the task's own
                                          # selection (the deepest layer count for sparse coders)
+      setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
+
+``setting`` is the setting the paper's number holds for (problem size, protocol, epochs, training
+steps, features...). Each key is looked up in the rows of a cell, first as a summary column (a
+record's sweep column: ``layers``, ``features``, ``protocol``...), then as the job's parameter
+``param.<key>`` (:func:`dpbench.results.flatten_params`). A value is matched as a scalar (equal;
+numbers to a relative 1e-9; lists element by element), ``{at_least: x}``, ``{at_most: x}`` or
+``{one_of: [...]}``. A cell whose rows (of the models the claim names) do not all meet it gets
+``not comparable``, its note naming each difference (``m=64 (paper: 250)``): a number made under
+another setting says nothing about the paper's, so it never ``fails``.
 
 Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
 
@@ -25,13 +35,15 @@ Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over 
 - ``spread``: the sd over seeds of ``model`` is below that of ``than`` (two seeds at least each).
 
 Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
-cell gives ``holds``, ``fails`` or ``not run`` (no such rows in the summary). A model whose seeds
+cell gives ``holds``, ``fails``, ``not comparable`` (run, but not under the claim's ``setting``) or
+``not run`` (no such rows in the summary). A model whose seeds
 all failed there (diverged) makes a claim about it ``fail``, and one it is compared with ``not run``;
 the note says which.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -41,16 +53,17 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from dpbench.params import UserError
+from dpbench.params import PARAM_PREFIX, UserError
 from dpbench.registry import parse_model
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
 from dpbench.report.tables import _column_label, metric_digits
 
 CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
-VERDICTS = ("holds", "fails", "not run")
+VERDICTS = ("holds", "fails", "not comparable", "not run")
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where"}
+_OPTIONAL_KEYS = {"layers", "where", "setting"}
+_BOUNDS = ("at_least", "at_most", "one_of")
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -84,6 +97,7 @@ class Claim:
     margin: float = 0.0
     layers: int | None = None
     where: dict[str, str] = field(default_factory=dict)
+    setting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def higher_is_better(self) -> bool:
@@ -170,6 +184,18 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     where_cols = entry.get("where") or {}
     if not isinstance(where_cols, dict):
         raise _fail(where, f"where must be a mapping of column: value, got {where_cols!r}")
+    setting = entry.get("setting") or {}
+    if not isinstance(setting, dict):
+        raise _fail(where, f"setting must be a mapping of parameter: value, got {setting!r}")
+    for key, spec in setting.items():
+        if isinstance(spec, dict):
+            if len(spec) != 1 or next(iter(spec)) not in _BOUNDS:
+                raise _fail(where, f"setting {key!r}: a mapping must be one of {{at_least: x}}, {{at_most: x}}, {{one_of: [...]}}, got {spec!r}")
+            (bound, value), = spec.items()
+            if bound == "one_of" and not isinstance(value, list):
+                raise _fail(where, f"setting {key!r}: one_of takes a list, got {value!r}")
+            if bound != "one_of":
+                _number(where, f"setting {key!r} {bound}", value)
 
     test = entry["test"]
     if not isinstance(test, dict) or test.get("kind") not in KINDS:
@@ -207,7 +233,8 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     return Claim(
         id=str(entry["id"]), paper=entry["paper"], text=str(entry["claim"]), source=str(entry["source"]),
         task=entry["task"], datasets=tuple(datasets), metric=entry["metric"], kind=test["kind"],
-        layers=layers, where={str(k): str(v) for k, v in where_cols.items()}, **fields,
+        layers=layers, where={str(k): str(v) for k, v in where_cols.items()}, setting={str(k): v for k, v in setting.items()},
+        **fields,
     )
 
 
@@ -283,6 +310,70 @@ def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell
                 float(values.std()) if len(values) > 1 else math.nan, len(values), n_total)
 
 
+def _equal(actual: Any, wanted: Any) -> bool:
+    """Whether a summary value (as pandas read it from the CSV) equals a setting's value."""
+    if isinstance(actual, str) and isinstance(wanted, (list, bool, type(None))) or isinstance(wanted, list):
+        try:
+            actual = json.loads(actual) if isinstance(actual, str) else actual
+        except json.JSONDecodeError:
+            return False
+    if wanted is None:
+        return actual is None or (isinstance(actual, float) and math.isnan(actual))
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and len(actual) == len(wanted) and all(map(_equal, actual, wanted))
+    if isinstance(wanted, bool):
+        return str(actual).lower() in (("true", "1", "1.0") if wanted else ("false", "0", "0.0"))
+    if isinstance(wanted, (int, float)):
+        try:
+            return math.isclose(float(actual), float(wanted), rel_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    return str(actual) == str(wanted)
+
+
+def _meets(actual: Any, spec: Any) -> bool:
+    """Whether ``actual`` meets one setting value: a scalar, ``{at_least: x}``, ``{at_most: x}``, ``{one_of: [...]}``."""
+    if not isinstance(spec, dict):
+        return _equal(actual, spec)
+    (bound, value), = spec.items()
+    if bound == "one_of":
+        return any(_equal(actual, v) for v in value)
+    try:
+        number = float(actual)
+    except (TypeError, ValueError):
+        return False
+    return not math.isnan(number) and (number >= value if bound == "at_least" else number <= value)
+
+
+def _spec_text(spec: Any) -> str:
+    if not isinstance(spec, dict):
+        return json.dumps(spec) if isinstance(spec, (list, bool, type(None))) else f"{spec:g}" if isinstance(spec, float) else str(spec)
+    (bound, value), = spec.items()
+    return {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "one of ") + (str(value) if bound == "one_of" else f"{value:g}")
+
+
+def _value_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not recorded"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[str]:
+    """How the rows of ``cell`` (of the models the claim names) differ from the claim's ``setting``:
+    one ``key=ours (paper: wanted)`` per key they do not meet (empty: comparable)."""
+    models = [m for m in (claim.model, claim.than) if m]
+    rows = frame[(frame["cell"] == cell) & frame["model"].isin(models)]
+    differences = []
+    for key, spec in claim.setting.items():
+        column = key if key in rows else f"{PARAM_PREFIX}{key}"
+        values = list(dict.fromkeys(rows[column].tolist())) if column in rows else [None]
+        bad = [v for v in values if not _meets(v, spec)]
+        if bad:
+            ours = ", ".join(_value_text(v) for v in bad)
+            differences.append(f"{key}={ours} (paper: {_spec_text(spec)})")
+    return differences
+
+
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
     return ours - theirs if claim.higher_is_better else theirs - ours
@@ -299,6 +390,9 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
         return Verdict(claim, cell, "fails", ours, other, math.nan, f"every seed of {claim.model} failed")
     if other is not None and other.failed:
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"every seed of {claim.than} failed")
+    differences = setting_differences(frame, claim, cell)
+    if differences:
+        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     partial = [f"{m}: {c.n_ok}/{c.n_total} seeds" for m, c in ((claim.model, ours), (claim.than, other))
                if c is not None and c.n_ok < c.n_total]
     note = "; ".join(partial)
