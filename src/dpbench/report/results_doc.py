@@ -136,7 +136,7 @@ def published_section(run: Run) -> str:
     reported = reported[[(row.task, row.dataset) in present for row in reported.itertuples()]]
     if reported.empty:
         return ""
-    styler = comparison_table(run.summary, reported, "html")
+    styler = comparison_table(run.summary, reported, "markdown")
     table = styler.data.to_markdown(index=False, stralign="left", disable_numparse=True)
     return "\n\n".join(["### Published numbers beside ours", styler.caption, table])
 
