@@ -365,7 +365,9 @@ def test_every_cell_of_tables_1_and_2_is_published_with_its_source():
 
     rows = load_reported()
     sc2 = rows[rows["source"].str.contains("SC2Net: Sparse LSTMs")]
-    assert len(sc2) == 36 and set(sc2["protocol"]) == {"authors"} and set(sc2["checked"]) == {"paper"}
+    assert len(sc2) == 36 and set(sc2["checked"]) == {"paper"}
+    assert all(r == {"protocol": "authors", "dictionary.n_atoms": 100, "dictionary.lam": 0.1, "model.optimizer": "adadelta"}
+               for r in sc2["requires"])
     assert (sc2["source"].str.contains("Table 1").sum(), sc2["source"].str.contains("Table 2").sum()) == (20, 16)
     table1 = sc2[sc2["source"].str.contains("Table 1") & (sc2["dataset"] == "mnist")]
     headline = table1.set_index(["task", "ours_model"])["value"]
@@ -404,7 +406,8 @@ def test_paper_comparison_takes_our_cell_from_the_papers_protocol():
 
     summary = pd.concat([_summary("official", "adam", 0.97, 0.96), _summary("authors", "adadelta", 0.91, 0.86)])
     row = pd.Series({"task": "classification_unsupervised", "dataset": "mnist", "metric": "accuracy", "ours_model": "sc2net",
-                     "protocol": "authors"})
+                     "requires": {"protocol": "authors", "model.optimizer": "adadelta"}})
     cell, model = ours(summary, row, "html")
     assert cell.startswith("0.910") and "authors" in model
-    assert ours(summary[summary["protocol"] == "official"], row, "html")[0] == "not run"
+    cell, _ = ours(summary[summary["protocol"] == "official"], row, "html")
+    assert cell.startswith("not comparable") and "protocol=official" in cell
