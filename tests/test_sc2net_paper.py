@@ -160,6 +160,26 @@ def test_fista_codes_in_gram_form_equal_fista():
     torch.testing.assert_close(fista_codes(x, D, 0.1, 50), build_model("fista", D, 0.1, 50)(x), atol=1e-10, rtol=0)
 
 
+def test_the_gated_reading_of_table_2_with_its_gates_fixed_is_lista_and_lfista():
+    """sc2net[init=ista,activation=soft] is SC2Net's gates on tied LISTA, with momentum=true on tied LFISTA:
+    with the gates fixed (i = 1, f = 0) and LFISTA's weights copied in, the cell is LFISTA exactly."""
+    D, x = _problem()
+    lfista = build_model("lfista", D, 0.2, 5, tied=True)
+    gated = build_model("sc2net", D, 0.2, 5, init="ista", activation="soft", fixed_gates=True, momentum=True)
+    with torch.no_grad():
+        lfista.W_m.add_(0.05 * torch.randn_like(lfista.W_m))
+        gated.W_e.copy_(lfista.W_e[0])
+        gated.S.copy_(lfista.W_g[0])
+        gated.M.copy_(lfista.W_m[0])
+        gated.theta.copy_(lfista.theta[0])
+        for a, b in zip(lfista(x, return_all=True), gated(x, return_all=True)):
+            torch.testing.assert_close(a, b)
+    learned = build_model("sc2net", D, 0.2, 3, init="ista", activation="soft", momentum=True)
+    assert not learned.M.detach().any() and {"W_i", "W_f", "M"} <= {n for n, _ in learned.named_parameters()}
+    lasso_objective(x, learned(x), D, 0.2).backward()
+    assert learned.M.grad.abs().sum() > 0
+
+
 # ----------------------------------------------------------------------------- Adadelta
 
 

@@ -31,6 +31,12 @@ activation (``u ~ N(1, 0.1)`` for double tanh). With ``fixed_gates=True`` the ga
 set to ``i = 1, f = 0``: with ``init="ista"`` and ``activation="soft"`` the network is exactly ISTA at
 initialisation (and tied LISTA once trained).
 
+``momentum=True`` adds LFISTA's second path to the candidate, ``W_e x + S z_{t-1} + M z_{t-2} + b_c``
+(Moreau & Bruna 2017; :mod:`dpbench.sparse.lfista`), ``M = 0`` at initialisation (the momentum of the
+authors' shared LFISTA): with ``init="ista"`` and ``activation="soft"`` this is the issue's reading of
+SC2Net's Table 2, "SC2Net's gates on LFISTA" (and without ``momentum``, on LISTA); with
+``fixed_gates=True`` the cell is then a tied LFISTA. docs/sc2net.md says why Table 2 is read otherwise.
+
 ``decoder="tied"``: the decoder is the cell's input matrix, ``L W_e^T`` (SC2Net's eqs. 9-10, "we reuse
 the encoding matrix W_d"; :mod:`dpbench.sparse.decoder`); default: the dictionary ``D``.
 """
@@ -95,6 +101,7 @@ class SC2Net(TiedDecoderMixin, SparseEncoder):
         fixed_gates: bool = False,
         gate_bias: float = 4.0,
         decoder: str = "dictionary",
+        momentum: bool = False,
     ) -> None:
         super().__init__(D, lam, n_layers)
         self._setup_decoder(decoder)
@@ -103,6 +110,7 @@ class SC2Net(TiedDecoderMixin, SparseEncoder):
                 raise ValueError(f"unknown {name} {value!r}: expected one of {allowed}")
         self.activation, self.init, self.gate = activation, init, gate
         self.fixed_gates = bool(fixed_gates)
+        self.momentum = bool(momentum)
         self.gate_bias = float(gate_bias)
         D = self.D
         n, m = self.n_atoms, self.n_features
@@ -114,6 +122,8 @@ class SC2Net(TiedDecoderMixin, SparseEncoder):
             self.W_e = nn.Parameter(glorot_uniform(n, m, D))
             self.S = nn.Parameter(keras_orthogonal(n, D))
         self.b_c = nn.Parameter(D.new_zeros(n))
+        if self.momentum:
+            self.M = nn.Parameter(D.new_zeros(n, n))
         if activation == "soft" and init == "ista":
             theta = D.new_full((n,), float(lam / L))
         else:
@@ -165,15 +175,18 @@ class SC2Net(TiedDecoderMixin, SparseEncoder):
         b = x @ self.W_e.T + self.b_c
         x_parts = {} if self.fixed_gates else {g: x @ getattr(self, f"W_{g}").T + getattr(self, f"b_{g}") for g in self.gate_names}
         z: torch.Tensor | None = None
+        z_prev: torch.Tensor | None = None
         c: torch.Tensor | None = None
         for _ in range(n_layers):
             cand = b if z is None else b + z @ self.S.T
+            if self.momentum and z_prev is not None:
+                cand = cand + z_prev @ self.M.T
             gates = {g: self._gate(g, part, z) for g, part in x_parts.items()}
             if self.fixed_gates:
                 c = cand
             else:
                 c = gates["i"] * cand if c is None else gates["f"] * c + gates["i"] * cand
-            z = self._output(c, z, gates)
+            z_prev, z = z, self._output(c, z, gates)
             yield z, gates
 
     def _iterates(self, x: torch.Tensor, n_layers: int) -> Iterator[torch.Tensor]:
@@ -199,7 +212,7 @@ class SC2Net(TiedDecoderMixin, SparseEncoder):
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, activation={self.activation}, init={self.init}, gate={self.gate}, "
-                f"fixed_gates={self.fixed_gates}, decoder={self.decoder_kind}")
+                f"fixed_gates={self.fixed_gates}, decoder={self.decoder_kind}, momentum={self.momentum}")
 
 
 def gate_records(model: nn.Module, x: torch.Tensor) -> list[dict[str, Any]]:
