@@ -99,6 +99,32 @@ def test_untied_lfista_trains_with_the_staged_schedule():
     assert set(scales) == {"W_e", "W_g", "W_m", "theta"} and all(s.shape[0] == 4 for s in scales.values())
 
 
+def test_lfista_runs_in_the_synthetic_task_with_the_staged_schedule():
+    from dpbench.tasks.synthetic import run_synthetic
+
+    params = {"m": 16, "n": 32, "n_layers": 4, "lr": 2e-3, "n_val": 200, "val_every": 5, "patience": 10, "max_steps": 40,
+              "n_test": 200, "fista_iters": 500}
+    info: dict = {}
+    records = run_synthetic("lfista", params, seed=0, device="cpu", info=info)
+    nmse = {r["layers"]: r["value"] for r in records if r["metric"] == "nmse_db"}
+    assert sorted(nmse) == [1, 2, 3, 4] and all(np.isfinite(list(nmse.values())))
+    assert info["train_stages"] == 12 and info["train_steps"] > 0
+
+
+def test_lfista_runs_in_the_anomaly_task(tmp_path):
+    from dpbench.cli import main
+
+    root = tmp_path
+    assert main(["anomaly-synth", "--root", str(root / "raw"), "--seed", "0", "--train-clips", "2", "--test-clips", "2", "--frames", "20"]) == 0
+    assert main(["anomaly-prepare", "--dataset", "synthetic", "--data-dir", str(root / "raw"), "--output", str(root / "prep")]) == 0
+    params = {"patch": 6, "max_train_patches": 1000, "dict_iter": 2, "max_steps": 20, "eval_every": 10, "patience": 3, "n_layers": 4}
+    out = root / "lfista.json"
+    assert main(["anomaly-run", "--dataset", "synthetic", "--prepared", str(root / "prep"), "--model", "lfista", "--seed", "0",
+                 "--params", json.dumps(params), "--device", "cpu", "--output", str(out), "--scores-output", str(root / "s.csv")]) == 0
+    values = {r["metric"]: r["value"] for r in json.loads(out.read_text())["records"]}
+    assert 0.0 <= values["auc"] <= 1.0 and values["steps"] > 0
+
+
 # ----------------------------------------------------------------------------- SC2Net's framework
 
 
