@@ -40,11 +40,11 @@ prediction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +54,10 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from dpbench.checkpoint import TrainingCheckpoint
+from dpbench.checkpoint import EpochCheckpoint, data_digest, training_generators
 from dpbench.cluster.autoencoders import build_autoencoder, resolve_encoder
 from dpbench.metrics import clustering_scores
-from dpbench.runtime import DivergenceError
+from dpbench.runtime import DivergenceError, compile_requested
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,20 @@ class TELLNetwork(nn.Module):
         clu = self.clustering_loss(self.cluster_layer(z if train_encoder else z.detach()))
         rec = F.mse_loss(self.decoder(z), x) if self.decoder is not None else clu.new_zeros(())
         return clu, rec
+
+
+Losses = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+
+
+def speed_setup(net: TELLNetwork, device: torch.device, compile: bool) -> Losses:
+    """Lay ``net`` out for speed on ``device`` and return the loss function its training steps call:
+    the same computation, rounded differently. The convolutional autoencoder goes channels-last
+    (oneDNN's fastest convolutions and transposed convolutions on the CPU; measured by
+    ``benchmarks/tell_speed.py``); with ``compile`` (the config's ``compile: true``), the losses run
+    through ``torch.compile``."""
+    if net.kind == "conv" and device.type == "cpu":
+        net.to(memory_format=torch.channels_last)
+    return torch.compile(net.losses) if compile else net.losses
 
 
 class KMeansNetTELL(ClusterMixin, BaseEstimator):
@@ -175,7 +189,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             net = TELLNetwork(x.shape[1], self.n_clusters, self.alpha, self.encoder).to(device)
             ckpt = None
             if checkpoint is not None:
-                ckpt = TrainingCheckpoint(checkpoint, every_seconds=math.inf, fingerprint=self._fingerprint(x, seed, net.kind))
+                ckpt = EpochCheckpoint(checkpoint, self.checkpoint_every, self._fingerprint(x, seed, net.kind))
             self._train(net, x, generator, labels, ckpt)
         self.encoder_ = net.kind
         self.network_ = net.eval()
@@ -186,8 +200,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
     def _fingerprint(self, x: torch.Tensor, seed: int, kind: str) -> str:
         """What a saved state must match to be resumed: the data and every setting but the epoch
         count and the logging/saving intervals."""
-        digest = hashlib.sha256(x.detach().cpu().numpy().tobytes()).hexdigest()[:16]
-        setting = {"model": "kmeansnet_tell/1", "shape": list(x.shape), "data": digest, "n_clusters": self.n_clusters,
+        setting = {"model": "kmeansnet_tell/1", "shape": list(x.shape), "data": data_digest(x), "n_clusters": self.n_clusters,
                    "batch_size": self.batch_size, "alpha": self.alpha, "encoder": kind, "seed": seed}
         return json.dumps(setting, sort_keys=True)
 
@@ -197,42 +210,39 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         x: torch.Tensor,
         generator: torch.Generator,
         labels: np.ndarray | None,
-        ckpt: TrainingCheckpoint | None,
+        ckpt: EpochCheckpoint | None,
     ) -> None:
         """``main.py`` l. 101-151: alternate epochs, Adadelta, drop_last batches; log and save."""
+        losses = speed_setup(net, x.device, compile_requested())
         opt = torch.optim.Adadelta(net.parameters())
         state = {"network": net, "optimizer": opt}
-        generators = [generator, torch.default_generator]
-        if x.device.type == "cuda":
-            generators.append(torch.cuda.default_generators[x.device.index if x.device.index is not None else torch.cuda.current_device()])
+        generators = training_generators(x.device, generator)
         self.loss_history_: list[tuple[float, float]] = []
         self.history_: list[dict[str, float]] = []
         seconds, start = 0.0, 0
-        progress = ckpt.restore(state, generators) if ckpt is not None else None
+        progress = ckpt.resume(state, generators, self.epochs) if ckpt is not None else None
         if progress is not None:
             start, seconds = int(progress["epoch"]), float(progress["seconds"])
-            if start > self.epochs:
-                raise ValueError(
-                    f"KMeansNetTELL: checkpoint {ckpt.path} holds {start} epochs, more than the {self.epochs} asked for; "
-                    "raise epochs to continue it, or delete it to train a shorter run"
-                )
             self.loss_history_ = [tuple(v) for v in progress["loss_history"]]
             self.history_ = [dict(h) for h in progress["history"]]
             log.info("TELL: continuing from epoch %d of %d (checkpoint %s)", start, self.epochs, ckpt.path)
         for epoch in range(start, self.epochs):
             begin = time.perf_counter()
-            clu, rec = self._epoch(net, opt, x, generator, epoch)
+            clu, rec = self._epoch(net, losses, opt, x, generator, epoch)
             seconds += time.perf_counter() - begin
             self.loss_history_.append((clu, rec))
             done = epoch + 1
             if self.log_every and (done % self.log_every == 0 or done == self.epochs):
                 self.history_.append(self._log_entry(net, x, labels, done, seconds))
-            if ckpt is not None and ((self.checkpoint_every and done % self.checkpoint_every == 0) or done == self.epochs):
-                progress = {"epoch": done, "seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
-                ckpt.maybe_save(state, generators, progress, force=True)
+            if ckpt is not None:
+                history = {"seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
+                ckpt.after_epoch(done, self.epochs, state, generators, history)
 
-    def _epoch(self, net: TELLNetwork, opt: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator, epoch: int) -> tuple[float, float]:
-        """One epoch (``main.py`` l. 102-138): its mean clustering and reconstruction losses."""
+    def _epoch(
+        self, net: TELLNetwork, losses: Losses, opt: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator, epoch: int
+    ) -> tuple[float, float]:
+        """One epoch (``main.py`` l. 102-138): its mean clustering and reconstruction losses
+        (``losses``: ``net.losses`` as :func:`speed_setup` prepared it)."""
         centre_epoch = epoch % 2 == 0 or net.fixed_features
         weight = net.cluster_layer.weight
         n = len(x)
@@ -242,7 +252,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         sums = x.new_zeros(2)  # the two losses summed on the device: read back (and checked) once per epoch
         net.train()
         for step in range(steps):
-            clu, rec = net.losses(x[perm[step * batch : (step + 1) * batch]], train_encoder=not centre_epoch)
+            clu, rec = losses(x[perm[step * batch : (step + 1) * batch]], train_encoder=not centre_epoch)
             loss = clu + rec
             opt.zero_grad()
             loss.backward()

@@ -115,8 +115,13 @@ def starts_label(params: dict[str, Any]) -> str:
 def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
     """Score saved predictions against the true labels and write the per-job result file."""
     pred = load_tensors(pred_path)
-    labels = load_tensors(features_path)["labels"]
+    feature_file = load_tensors(features_path)
+    labels = feature_file["labels"]
     meta = json.loads(pred["meta_json"])
+    made = json.loads(feature_file.get("meta_json", "{}"))
+    if "params" in made:  # learned features (ae_*): how they were pretrained, as job parameters param.pretrain.<key>
+        meta["params"]["pretrain"] = made["params"]
+        meta["pretrain_final_loss"] = made["reconstruction_loss"][-1]
     ident = {"task": "clustering", "dataset": dataset, "model": model, "seed": seed}
     if meta.pop("status") != "ok":
         write_result(output, **ident, records=[], params=meta.pop("params"), meta=meta, status="diverged", message=meta["message"])
