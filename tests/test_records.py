@@ -85,10 +85,15 @@ def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tm
     config, files = run
     make_record("tiny", [config], runs_dir=tmp_path / "runs", snakemake=fake_snakemake(tmp_path, dict.fromkeys(files, "ok")))
     readme = tmp_path / "README.md"
-    readme.write_text(f"# dpbench\n\n{HEADLINE_START}\nOLD TABLE\n{HEADLINE_END}\n\nmore text\n")
+    readme.write_text(f"# dpbench\n\n{HEADLINE_START}\nOLD TABLE\n{HEADLINE_END}\n\nmore text\n"
+                      "<!-- results:presets -->\n<!-- /results:presets -->\n")
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny.yaml").write_text("# A tiny run.\n# Data: none (generated).\n#   snakemake --configfile tiny.yaml\nseeds: [0]\n")
+    (presets / "other.yaml").write_text("# Another preset, not recorded.\nseeds: [0]\n")
     output, figures = tmp_path / "docs" / "results.md", tmp_path / "docs" / "figures"
-    assert write_docs(tmp_path / "runs", output, figures, readme, check=True) == [str(output), str(readme)]
-    write_docs(tmp_path / "runs", output, figures, readme, check=False)
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output), str(readme)]
+    write_docs(tmp_path / "runs", output, figures, readme, False, presets)
     page = output.read_text()
     assert "## tiny" in page and "A tiny run: LISTA against FISTA." in page
     assert "-40.0" in page and "-5.0" in page  # our numbers, read from the record's summary
@@ -98,11 +103,16 @@ def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tm
     text = readme.read_text()
     assert "OLD TABLE" not in text and "more text" in text and "lista-beats-fista" not in text
     assert "LISTA beats 16 iterations of FISTA" in text  # judged under the paper's problem size: in the headline
-    assert write_docs(tmp_path / "runs", output, figures, readme, check=True) == []
+    presets_rows = {cells[0]: cells[1:] for line in text.splitlines() if line.startswith("| `")
+                    for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    assert presets_rows["`tiny`"][:2] == ["A tiny run.", "none (generated)."]  # the presets table, from the headers
+    assert presets_rows["`tiny`"][2].startswith("not measured on") and "(docs/results.md#tiny)" in presets_rows["`tiny`"][2]
+    assert presets_rows["`other`"] == ["Another preset, not recorded.", "-", "no record yet"]
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == []
     output.write_text(page.replace("-40.0", "-45.0"))  # a number typed by hand
-    assert write_docs(tmp_path / "runs", output, figures, readme, check=True) == [str(output)]
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output)]
     assert main(["results-doc", "--runs-dir", str(tmp_path / "runs"), "--output", str(output), "--figures-dir", str(figures),
-                 "--readme", str(readme), "--check"]) == 1
+                 "--readme", str(readme), "--presets-dir", str(presets), "--check"]) == 1
 
 
 def test_the_configuration_reference_lists_every_key_of_the_schema():

@@ -321,13 +321,13 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
     if ours.missing or (other is not None and other.missing):
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
+    differences = setting_differences(frame, claim, cell)
+    if differences:  # before the failures: a run under another setting says nothing, even when it diverged
+        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
         return Verdict(claim, cell, "fails", ours, other, math.nan, f"every seed of {claim.model} failed")
     if other is not None and other.failed:
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"every seed of {claim.than} failed")
-    differences = setting_differences(frame, claim, cell)
-    if differences:
-        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     partial = [f"{m}: {c.n_ok}/{c.n_total} seeds" for m, c in ((claim.model, ours), (claim.than, other))
                if c is not None and c.n_ok < c.n_total]
     note = "; ".join(partial)

@@ -56,14 +56,23 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def preset_description(path: Path) -> str:
-    """The leading comment block of a config file, without its ``#`` marks (what the preset is for)."""
-    lines = []
+def preset_header(path: Path) -> dict[str, str]:
+    """What a config file's leading comment says about it: ``description`` (its first paragraph, up to
+    an empty ``#`` line or a command line) and ``data`` (a ``# Data: ...`` line: what it needs)."""
+    lines, data = [], ""
+    in_description = True
     for line in path.read_text().splitlines():
         if not line.startswith("#"):
             break
-        lines.append(line.lstrip("#").strip())
-    return " ".join(line for line in lines if line).strip()
+        text = line[1:].strip()
+        if text.lower().startswith("data:"):
+            data = text[5:].strip()
+            in_description = False
+        elif not text or line.startswith("#  ") or text.startswith(("snakemake", "make ", "dpbench")):
+            in_description = not lines  # the description ends at its first blank or command line
+        elif in_description:
+            lines.append(text)
+    return {"description": " ".join(lines), "data": data}
 
 
 def workflow_files(configfiles: list[Path], snakemake: list[str] | None = None) -> list[dict[str, str]]:
@@ -181,7 +190,7 @@ def make_record(
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     record = {
         "name": name,
-        "description": preset_description(configfiles[-1]),
+        **preset_header(configfiles[-1]),
         "commit": _git("rev-parse", "HEAD") or None,
         "uncommitted_changes": bool(dirty),
         "recorded": _iso(dt.datetime.now(dt.timezone.utc).timestamp()),

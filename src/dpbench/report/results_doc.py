@@ -3,9 +3,11 @@
 Every number of ours that the documentation shows comes from a record of ``docs/runs/``
 (:mod:`dpbench.report.records`): per run, what it is, where and when it ran, its scorecard, its
 tables, its figures (PNG under ``docs/figures/<run>/``) and the published numbers beside ours. The
-README's headline table (between the markers ``<!-- results:headline -->`` and
-``<!-- /results:headline -->``) is generated the same way: every claim that a record could judge
-(``holds`` or ``fails``), the run it was judged on, ours and the paper's.
+README's two generated tables are written the same way, each between its markers: the headline
+(``<!-- results:headline -->`` ... ``<!-- /results:headline -->``: every claim that a record could
+judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's) and the presets
+(``<!-- results:presets -->`` ... ``<!-- /results:presets -->``: each preset of
+``workflow/presets/``, what it is and needs from its header comment, and the wall time of its record).
 
 ``--check`` writes nothing: it regenerates the page and the README's table in memory and fails,
 naming the file, when the committed ones differ (CI runs it through the test suite), so that no
@@ -32,7 +34,9 @@ log = logging.getLogger(__name__)
 RESULTS_MD = Path("docs/results.md")
 FIGURES_DIR = Path("docs/figures")
 README = Path("README.md")
+PRESETS_DIR = Path("workflow/presets")
 HEADLINE_START, HEADLINE_END = "<!-- results:headline -->", "<!-- /results:headline -->"
+BLOCKS = ("headline", "presets")
 JUDGED = ("holds", "fails")
 MISSING_LISTED = 12  # missing jobs listed by name (the rest counted)
 
@@ -190,12 +194,28 @@ def headline(runs: list[Run]) -> str:
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
 
 
-def replace_block(text: str, block: str, path: Path) -> str:
-    """``text`` with the part between the headline markers replaced by ``block``."""
-    start, end = text.find(HEADLINE_START), text.find(HEADLINE_END)
+def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
+    """The README's presets table: each preset, what its header says it is and needs, and its record's wall time."""
+    from dpbench.report.records import preset_header
+
+    recorded = {run.name: run.record for run in runs}
+    rows = []
+    for path in sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem)):
+        header, rec = preset_header(path), recorded.get(path.stem)
+        time = (f"{_duration(rec.get('wall_seconds'))} on {rec['machine']['cores']} cores"
+                + (f" ({rec['jobs']['run']} of {rec['jobs']['expected']} jobs)" if rec["jobs"]["missing"] else "")
+                + f", [record](docs/results.md#{path.stem.lower()})") if rec else "no record yet"
+        rows.append({"Preset": f"`{path.stem}`", "What it is": header["description"], "Data": header["data"] or "-", "Time": time})
+    return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
+
+
+def replace_block(text: str, name: str, block: str, path: Path) -> str:
+    """``text`` with the part between the markers ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` replaced by ``block``."""
+    opening, closing = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    start, end = text.find(opening), text.find(closing)
     if start < 0 or end < start:
-        raise UserError(f"{path} lacks the markers {HEADLINE_START} ... {HEADLINE_END} around its headline table")
-    return text[: start + len(HEADLINE_START)] + "\n" + block + "\n" + text[end:]
+        raise UserError(f"{path} lacks the markers {opening} ... {closing} around its {name} table")
+    return text[: start + len(opening)] + "\n" + block + "\n" + text[end:]
 
 
 def draw_figures(runs: list[Run], figures_dir: Path) -> None:
@@ -212,7 +232,8 @@ def draw_figures(runs: list[Run], figures_dir: Path) -> None:
                     write_figure(run.summary, name, Path(tmp) / f"{name}.pdf", png)
 
 
-def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | None, check: bool) -> list[str]:
+def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | None, check: bool,
+               presets_dir: Path = PRESETS_DIR) -> list[str]:
     """Regenerate (or with ``check``, compare) the results page and the README's table; return the
     files that differ from what the records give (``check``) or were written."""
     from dpbench.io import atomic_path
@@ -221,7 +242,9 @@ def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | N
     link = Path(os.path.relpath(figures_dir, output.parent)).as_posix()
     wanted = {output: results_page(runs, link)}
     if readme is not None:
-        wanted[readme] = replace_block(readme.read_text() if readme.exists() else "", headline(runs), readme)
+        text = readme.read_text() if readme.exists() else ""
+        text = replace_block(text, "headline", headline(runs), readme)
+        wanted[readme] = replace_block(text, "presets", presets_table(runs, presets_dir), readme)
     changed = [str(path) for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     if check:
         return changed
@@ -235,18 +258,19 @@ def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | N
 
 def _command(args: argparse.Namespace) -> None:
     readme = None if args.no_readme else Path(args.readme)
-    changed = write_docs(Path(args.runs_dir), Path(args.output), Path(args.figures_dir), readme, args.check)
+    changed = write_docs(Path(args.runs_dir), Path(args.output), Path(args.figures_dir), readme, args.check, Path(args.presets_dir))
     if args.check and changed:
         raise UserError(f"{', '.join(changed)} differ(s) from what the run records give: run `dpbench results-doc` and commit")
     print("up to date" if args.check else f"wrote {args.output} and {args.figures_dir}/" + (f"; changed: {', '.join(changed)}" if changed else ""))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("results-doc", help="write docs/results.md (and the README's headline table) from the run records")
+    p = sub.add_parser("results-doc", help="write docs/results.md (and the README's generated tables) from the run records")
     p.add_argument("--runs-dir", default=str(RUNS_DIR))
     p.add_argument("--output", default=str(RESULTS_MD))
     p.add_argument("--figures-dir", default=str(FIGURES_DIR))
     p.add_argument("--readme", default=str(README), help="the README whose headline table is regenerated")
     p.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    p.add_argument("--presets-dir", default=str(PRESETS_DIR), help="the presets the README's presets table lists")
     p.add_argument("--check", action="store_true", help="write nothing; fail if the committed page or table differ")
     p.set_defaults(func=_command)
