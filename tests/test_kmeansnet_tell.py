@@ -89,6 +89,18 @@ def test_conv_encoder_needs_square_images():
     assert isinstance(TELLNetwork(60, 3, 0.001, "auto").encoder[1], torch.nn.Linear)
     with pytest.raises(ValueError, match="square images"):
         TELLNetwork(60, 3, 0.001, "conv")
+    with pytest.raises(ValueError, match="encoder must be 'auto', 'conv', 'mlp' or 'none', got 'cnn'"):
+        TELLNetwork(64, 3, 0.001, "cnn")
+
+
+def test_colour_images_get_tells_three_channel_conv_autoencoder():
+    """NetConv(channel=3) as TELL runs it on CIFAR: 3 x 32 x 32 pixels, channel-major; inner 16 x 8 x 8."""
+    torch.manual_seed(0)
+    net = TELLNetwork(3 * 32 * 32, 10, 0.001, "auto").eval()
+    assert net.kind == "conv" and net.encoder[1].in_channels == 3 and net.encoder[-1].in_features == 256
+    assert net.encoder[-3].in_features == 16 * 8 * 8
+    x = torch.rand(4, 3 * 32 * 32)
+    assert net.decoder(net.encode(x)).shape == x.shape
 
 
 @parametrize_with_checks(

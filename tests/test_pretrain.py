@@ -66,9 +66,9 @@ def test_feature_kinds_ae_take_pretraining_parameters_and_others_none(digits):
         extract_features(data, "pixels", torch.device("cpu"), params={"epochs": 2})
     with pytest.raises(ValueError, match="unknown autoencoder parameter.*'lr'"):
         extract_features(data, "ae_mlp", torch.device("cpu"), params={"lr": 1.0})
-    colour = PreparedDataset(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.arange(4), torch.zeros(4, dtype=torch.int8), 255.0)
-    with pytest.raises(ValueError, match="one-channel images; got 3 channels"):
-        extract_features(colour, "ae_conv", torch.device("cpu"), params={"epochs": 1})
+    colour = PreparedDataset(torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8), torch.arange(8), torch.zeros(8, dtype=torch.int8), 255.0)
+    feats, _ = extract_features(colour, "ae_conv", torch.device("cpu"), params={"epochs": 1, "batch_size": 4})
+    assert feats.shape == (8, 10)  # TELL's NetConv(channel=3) for colour images
 
 
 def test_the_grid_clusters_autoencoder_codes_with_every_model_but_end_to_end_tell():

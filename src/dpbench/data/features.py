@@ -91,8 +91,6 @@ def extract_features(
     if kind in TRAINED_FEATURES:
         from dpbench.cluster.pretrain import AE_DEFAULTS, AE_KINDS, encode_all, pretrain_autoencoder
 
-        if data.images.shape[1] != 1 and kind == "ae_conv":
-            raise ValueError(f"feature kind 'ae_conv' is TELL's autoencoder for one-channel images; got {data.images.shape[1]} channels")
         x = data.flat().to(device)
         net, history = pretrain_autoencoder(x, AE_KINDS[kind], params, checkpoint)
         return encode_all(net, x), {"params": {**AE_DEFAULTS, **(params or {})}, "reconstruction_loss": history}
