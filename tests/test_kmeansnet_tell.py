@@ -216,3 +216,29 @@ def test_fixed_features_train_only_the_centres_every_epoch(digits):
     # every epoch is a centre epoch: the clustering loss falls in epochs 2 and 3 as well
     clu = [h["loss_clu_eval"] for h in model.history_]
     assert clu[2] < clu[1] < clu[0]
+
+
+def test_fixed_features_take_the_written_out_gradient_of_the_autograd_step(digits, monkeypatch):
+    """The fast centre epoch on fixed codes is main.py's autograd step (l. 109-133), up to rounding."""
+    x = digits[0]
+
+    def autograd_epoch(self, net, opt, z, generator, epoch):
+        weight, batch = net.cluster_layer.weight, min(self.batch_size, len(z))
+        perm = torch.randperm(len(z), generator=generator)
+        total = 0.0
+        for step in range(len(z) // batch):
+            clu, rec = net.losses(z[perm[step * batch : (step + 1) * batch]], train_encoder=False)
+            opt.zero_grad()
+            (clu + rec).backward()
+            weight.grad = F.normalize(weight.grad, dim=1) * 0.2 * self.alpha
+            opt.step()
+            net.normalize_centers()
+            total += float(clu.detach())
+        return total / (len(z) // batch), 0.0
+
+    fast = _fit(x, encoder="none", epochs=4, batch_size=50)
+    monkeypatch.setattr(KMeansNetTELL, "_fixed_epoch", autograd_epoch)
+    slow = _fit(x, encoder="none", epochs=4, batch_size=50)
+    assert np.allclose(fast.cluster_centers_, slow.cluster_centers_, atol=1e-5)
+    assert np.array_equal(fast.labels_, slow.labels_)
+    assert np.allclose(fast.loss_history_, slow.loss_history_, rtol=1e-5)

@@ -214,6 +214,8 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
     ) -> None:
         """``main.py`` l. 101-151: alternate epochs, Adadelta, drop_last batches; log and save."""
         losses = speed_setup(net, x.device, compile_requested())
+        # fixed features: their codes z = normalize(x) once, not once per batch (the same rows)
+        codes = F.normalize(x) if net.fixed_features else x
         opt = torch.optim.Adadelta(net.parameters())
         state = {"network": net, "optimizer": opt}
         generators = training_generators(x.device, generator)
@@ -228,7 +230,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             log.info("TELL: continuing from epoch %d of %d (checkpoint %s)", start, self.epochs, ckpt.path)
         for epoch in range(start, self.epochs):
             begin = time.perf_counter()
-            clu, rec = self._epoch(net, losses, opt, x, generator, epoch)
+            clu, rec = self._epoch(net, losses, opt, codes, generator, epoch)
             seconds += time.perf_counter() - begin
             self.loss_history_.append((clu, rec))
             done = epoch + 1
@@ -242,8 +244,11 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         self, net: TELLNetwork, losses: Losses, opt: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator, epoch: int
     ) -> tuple[float, float]:
         """One epoch (``main.py`` l. 102-138): its mean clustering and reconstruction losses
-        (``losses``: ``net.losses`` as :func:`speed_setup` prepared it)."""
-        centre_epoch = epoch % 2 == 0 or net.fixed_features
+        (``losses``: ``net.losses`` as :func:`speed_setup` prepared it; with fixed features ``x`` holds
+        their unit-length codes and :meth:`_fixed_epoch` runs the epoch)."""
+        if net.fixed_features:
+            return self._fixed_epoch(net, opt, x, generator, epoch)
+        centre_epoch = epoch % 2 == 0
         weight = net.cluster_layer.weight
         n = len(x)
         batch = min(self.batch_size, n)
@@ -268,6 +273,33 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             raise DivergenceError(f"k-meansNet (TELL): training diverged in epoch {epoch + 1}: mean losses {clu_mean}, {rec_mean}")
         log.debug("TELL epoch %d/%d: clu %.6g rec %.6g", epoch + 1, self.epochs, clu_mean, rec_mean)
         return clu_mean, rec_mean
+
+    def _fixed_epoch(self, net: TELLNetwork, opt: torch.optim.Optimizer, z: torch.Tensor, generator: torch.Generator, epoch: int) -> tuple[float, float]:
+        """A centre epoch on fixed codes ``z`` (unit rows), with the gradient written out instead of
+        taken by autograd: the same steps as :meth:`_epoch` at a fraction of the per-step cost (the
+        layer is 10 x 10; autograd's bookkeeping was most of a step). L_clu = c mean_{i,j}(2 alpha -
+        delta_ij W_j^T z_i) with c = 0.01 / alpha has dL/dW_j = -c / (B k) sum_i delta_ij z_i, and
+        ``main.py`` l. 127-129 keeps only its row direction, times 0.2 alpha: the positive factor
+        c / (B k) drops out of the normalisation."""
+        weight = net.cluster_layer.weight
+        n, k = len(z), weight.shape[0]
+        batch = min(self.batch_size, n)
+        steps = n // batch
+        perm = torch.randperm(n, generator=generator).to(z.device)
+        total = z.new_zeros(())
+        for step in range(steps):
+            zb = z[perm[step * batch : (step + 1) * batch]]
+            with torch.no_grad():
+                scores = zb @ weight.T
+                hard = F.one_hot(torch.softmax(scores, dim=1).argmax(1), k).to(scores.dtype)
+                total += 0.01 / self.alpha * (2.0 * self.alpha - hard * scores).mean()
+                weight.grad = F.normalize(-(hard.T @ zb), dim=1) * 0.2 * self.alpha
+            opt.step()
+            net.normalize_centers()
+        clu_mean = float(total) / steps
+        if not math.isfinite(clu_mean):
+            raise DivergenceError(f"k-meansNet (TELL): training diverged in epoch {epoch + 1}: mean losses {clu_mean}, 0.0")
+        return clu_mean, 0.0
 
     def _log_entry(self, net: TELLNetwork, x: torch.Tensor, labels: np.ndarray | None, epoch: int, seconds: float) -> dict[str, float]:
         """The history entry of ``epoch``: training losses, eval-mode clustering loss, scores."""
