@@ -49,7 +49,10 @@ def _features(args: argparse.Namespace) -> None:
         raise UserError(str(err)) from err
     except ValueError as err:
         raise UserError(f"features {args.kind!r} of {args.input}: {err}") from err
-    save_tensors(args.output, {"features": feats, "labels": data.labels, "meta_json": json.dumps(meta)})
+    out = {"features": feats, "labels": data.labels, "meta_json": json.dumps(meta)}
+    if data.groups is not None:  # clustered group by group (cifar100_per_superclass)
+        out["groups"] = data.groups
+    save_tensors(args.output, out)
     log.info("wrote %s: %d x %d %s features", args.output, *feats.shape, args.kind)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from dpbench.params import UserError
-from dpbench.registry import model_spec, options_for, parse_model
+from dpbench.registry import DATASETS, model_spec, options_for, parse_model
 from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
@@ -63,7 +63,8 @@ def raw_dir(config: dict[str, Any], dataset: str) -> str:
     """Where a dataset's raw files live: ``mnist_test`` reads a local folder, the rest download."""
     if dataset == "mnist_test":
         return config["mnist_test_dir"]
-    return f"{config['data_dir']}/raw/{dataset}"
+    spec = DATASETS.get(dataset)
+    return f"{config['data_dir']}/raw/{spec.raw_from if spec is not None and spec.raw_from else dataset}"
 
 
 def synthetic_snr(config: dict[str, Any], dataset: str) -> float | None:
