@@ -133,15 +133,15 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
     """Scikit-learn estimator training :class:`TELLNetwork` as TELL's ``main.py`` does.
 
     Parameters: ``n_clusters``; ``epochs`` (the authors ran 3001); ``batch_size`` (256; capped at
-    the number of samples); ``alpha`` (0.001); ``encoder`` ('auto': NetConv for square grayscale
-    images, Net otherwise; or 'conv' / 'mlp' / 'none'); ``log_every`` (epochs between entries of
+    the number of samples); ``alpha`` (0.001); ``encoder`` ('auto': NetConv for square images of 1 or
+    3 channels, Net otherwise; or 'conv' / 'mlp' / 'none'); ``log_every`` (epochs between entries of
     ``history_``; 0: none); ``checkpoint_every`` (epochs between saved states when :meth:`fit` gets a
     checkpoint path; 0: only after the last epoch); ``random_state`` (int; None is 0) seeds the
     initialisation, the shuffling and dropout; ``device``. Inputs are expected in [0, 1] (the decoder
     ends in a sigmoid).
 
     Learned attributes: ``network_``, ``encoder_`` (the encoder used), ``cluster_centers_`` (k x 10,
-    unit rows, in the latent space), ``labels_``, ``loss_history_`` (mean training clustering and
+    unit rows, in the latent space; k x d for encoder 'none'), ``labels_``, ``loss_history_`` (mean training clustering and
     reconstruction loss of every epoch, as ``main.py`` l. 136-138 prints them), ``history_`` (one dict
     per logged epoch: ``epoch``, ``loss_clu``, ``loss_rec``, ``loss_clu_eval``, ``seconds`` (training
     time so far) and, with monitoring labels, ``acc``, ``nmi``, ``ari``), ``n_features_in_``.
