@@ -70,11 +70,11 @@ def accuracy_vs_epochs(frame: pd.DataFrame) -> plt.Figure:
     curves["panel"] = _panel(curves)
     curves["epoch"] = pd.to_numeric(curves["epoch"])
     panels = sorted(curves["panel"].unique())
+    palette = model_palette(_models(curves))  # one colour per model across the panels
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         rows = curves[curves["panel"] == panel]
         models = _models(rows)
-        palette = model_palette(models)
         styles = ["-", "--", ":", "-."]
         for (model, seed), line in rows.sort_values("epoch").groupby(["model", "seed"]):
             ax.plot(line["epoch"], line["value"], color=palette[model], marker=".", markersize=3, linewidth=1.2,
@@ -111,11 +111,11 @@ def initialisation_strip(frame: pd.DataFrame) -> plt.Figure:
     panels = sorted(rows["panel"].unique())
     fig, axes = plt.subplots(1, len(panels), figsize=(max(5.0, 1.3 * rows["model"].nunique() + 2.5) * len(panels), 4.2),
                              squeeze=False)
+    palette = model_palette(_models(rows))  # one colour per model across the panels
     for ax, panel in zip(axes[0], panels):
         cell = rows[rows["panel"] == panel]
         acc = cell[cell["metric"] == "acc"].assign(value=lambda f: pd.to_numeric(f["value"]))
         models = _models(acc)
-        palette = model_palette(models)
         picked = dict(zip(*(_picked(cell)[c] for c in ("model", "seed"))))
         # (label, seeds and values, colour, the seed TELL's rule picks or None)
         columns = [(model_label(m), acc[acc["model"] == m][["seed", "value"]], palette[m], picked.get(m)) for m in models]
