@@ -18,6 +18,7 @@ import seaborn as sns  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
 from dpbench.registry import model_names, model_rank  # noqa: E402
+from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip  # noqa: E402
 from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
@@ -180,7 +181,12 @@ def gate_means_vs_layer(frame: pd.DataFrame) -> plt.Figure:
 
 # task -> {figure name: function of the task's rows}
 FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
-    "clustering": {"clustering_scores": clustering_bars, "clustering_seeds": clustering_seeds},
+    "clustering": {
+        "clustering_scores": clustering_bars,
+        "clustering_seeds": clustering_seeds,
+        "clustering_curves": accuracy_vs_epochs,
+        "clustering_initialisation": initialisation_strip,
+    },
     "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers, "synthetic_gates": gate_means_vs_layer},
     "classification_unsupervised": {
         "classification_unsupervised_accuracy": accuracy_bars,
