@@ -34,7 +34,7 @@ class ModelSpec:
 
     name: str
     class_path: str  # "package.module:Class", imported only when a job builds the model
-    family: str  # "sparse" (Lasso encoders) or "cluster"
+    family: str  # "sparse" (Lasso encoders), "cluster", or "detector" (an anomaly detector with no encoder: the floor)
     learned: bool  # has parameters trained by gradient descent
     needs_gpu: bool  # its jobs want a GPU slot when one is configured (else they run on the CPU, always)
     tasks: tuple[str, ...]
@@ -84,6 +84,8 @@ MODELS: dict[str, ModelSpec] = {
         _sparse("sc2net", "sc2net:SC2Net", "SC2Net", ista_at_init={"fixed_gates": True, "init": "ista", "activation": "soft"}),
         # the authors' output-gate cell, z = o * h(z_prev - c) W_h: ISTA at no initialisation
         _sparse("slstm_output_gate", "slstm_output_gate:SLSTMOutputGate", "SLSTM + output gate"),
+        # the floor of the anomaly task: motion energy, no model at all (dpbench.anomaly.floor)
+        ModelSpec("motion_energy", "dpbench.anomaly.floor:MotionEnergy", "detector", False, False, ("anomaly",), "Motion energy (floor)"),
     ]
 }
 
