@@ -127,6 +127,11 @@ def test_a_model_whose_seeds_all_failed(tmp_path, summary):
     ))[1])
     assert [v.verdict for v in results] == ["fails", "not run"]
     assert all("every seed of alista failed" in v.note for v in results)
+    # a run under another setting says nothing about the paper's number, even when it diverged
+    unlike = pd.concat([summary, diverged.assign(**{"param.m": 64})])
+    (verdict,) = evaluate(unlike, load_claims(claims_file(
+        tmp_path, {**SYNTH, "setting": {"m": 250}, "test": {**published(-70.0, tolerance=3), "model": "alista"}}))[1])
+    assert (verdict.verdict, verdict.note) == ("not comparable", "m=64 (paper: 250)")
 
 
 @pytest.mark.parametrize("change, culprit", [

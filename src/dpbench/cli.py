@@ -39,6 +39,9 @@ COMMANDS: dict[str, str] = {
     "figure": _REPORT,
     "anomaly-figures": _REPORT,
     "claims": "dpbench.report.scorecard",
+    "record": "dpbench.report.records",
+    "results-doc": "dpbench.report.results_doc",
+    "config-doc": "dpbench.report.config_doc",
     "estimate": "dpbench.estimate",
     "run": "dpbench.run_cell",
 }

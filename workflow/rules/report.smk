@@ -85,6 +85,8 @@ rule claims:
         html=report(f"{RESULTS}/tables/claims.html", caption="../report/claims.rst", category="Claims"),
     log:
         f"{RESULTS}/logs/tables/claims.log",
+    conda:
+        DPBENCH_ENV
     shell:
         "{DPBENCH} claims --summary {input.summary} --claims {input.claims} --latex {output.tex}"
         " --html {output.html} > {log} 2>&1"

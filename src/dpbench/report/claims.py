@@ -43,7 +43,6 @@ the note says which.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -53,8 +52,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from dpbench.params import PARAM_PREFIX, UserError
+from dpbench.params import UserError
 from dpbench.registry import parse_model
+from dpbench.report.settings import check_setting, differences
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
 from dpbench.report.tables import _column_label, metric_digits
 
@@ -63,7 +63,6 @@ KINDS = ("published", "comparison", "spread")
 VERDICTS = ("holds", "fails", "not comparable", "not run")
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
 _OPTIONAL_KEYS = {"layers", "where", "setting"}
-_BOUNDS = ("at_least", "at_most", "one_of")
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -185,17 +184,10 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     if not isinstance(where_cols, dict):
         raise _fail(where, f"where must be a mapping of column: value, got {where_cols!r}")
     setting = entry.get("setting") or {}
-    if not isinstance(setting, dict):
-        raise _fail(where, f"setting must be a mapping of parameter: value, got {setting!r}")
-    for key, spec in setting.items():
-        if isinstance(spec, dict):
-            if len(spec) != 1 or next(iter(spec)) not in _BOUNDS:
-                raise _fail(where, f"setting {key!r}: a mapping must be one of {{at_least: x}}, {{at_most: x}}, {{one_of: [...]}}, got {spec!r}")
-            (bound, value), = spec.items()
-            if bound == "one_of" and not isinstance(value, list):
-                raise _fail(where, f"setting {key!r}: one_of takes a list, got {value!r}")
-            if bound != "one_of":
-                _number(where, f"setting {key!r} {bound}", value)
+    try:
+        check_setting(setting)
+    except UserError as err:
+        raise _fail(where, str(err)) from err
 
     test = entry["test"]
     if not isinstance(test, dict) or test.get("kind") not in KINDS:
@@ -310,68 +302,11 @@ def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell
                 float(values.std()) if len(values) > 1 else math.nan, len(values), n_total)
 
 
-def _equal(actual: Any, wanted: Any) -> bool:
-    """Whether a summary value (as pandas read it from the CSV) equals a setting's value."""
-    if isinstance(actual, str) and isinstance(wanted, (list, bool, type(None))) or isinstance(wanted, list):
-        try:
-            actual = json.loads(actual) if isinstance(actual, str) else actual
-        except json.JSONDecodeError:
-            return False
-    if wanted is None:
-        return actual is None or (isinstance(actual, float) and math.isnan(actual))
-    if isinstance(wanted, list):
-        return isinstance(actual, list) and len(actual) == len(wanted) and all(map(_equal, actual, wanted))
-    if isinstance(wanted, bool):
-        return str(actual).lower() in (("true", "1", "1.0") if wanted else ("false", "0", "0.0"))
-    if isinstance(wanted, (int, float)):
-        try:
-            return math.isclose(float(actual), float(wanted), rel_tol=1e-9)
-        except (TypeError, ValueError):
-            return False
-    return str(actual) == str(wanted)
-
-
-def _meets(actual: Any, spec: Any) -> bool:
-    """Whether ``actual`` meets one setting value: a scalar, ``{at_least: x}``, ``{at_most: x}``, ``{one_of: [...]}``."""
-    if not isinstance(spec, dict):
-        return _equal(actual, spec)
-    (bound, value), = spec.items()
-    if bound == "one_of":
-        return any(_equal(actual, v) for v in value)
-    try:
-        number = float(actual)
-    except (TypeError, ValueError):
-        return False
-    return not math.isnan(number) and (number >= value if bound == "at_least" else number <= value)
-
-
-def _spec_text(spec: Any) -> str:
-    if not isinstance(spec, dict):
-        return json.dumps(spec) if isinstance(spec, (list, bool, type(None))) else f"{spec:g}" if isinstance(spec, float) else str(spec)
-    (bound, value), = spec.items()
-    return {"at_least": "≥ ", "at_most": "≤ "}.get(bound, "one of ") + (str(value) if bound == "one_of" else f"{value:g}")
-
-
-def _value_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "not recorded"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[str]:
-    """How the rows of ``cell`` (of the models the claim names) differ from the claim's ``setting``:
-    one ``key=ours (paper: wanted)`` per key they do not meet (empty: comparable)."""
+    """How the rows of ``cell`` (of the models the claim names) differ from the claim's ``setting``
+    (:func:`dpbench.report.settings.differences`; empty: comparable)."""
     models = [m for m in (claim.model, claim.than) if m]
-    rows = frame[(frame["cell"] == cell) & frame["model"].isin(models)]
-    differences = []
-    for key, spec in claim.setting.items():
-        column = key if key in rows else f"{PARAM_PREFIX}{key}"
-        values = list(dict.fromkeys(rows[column].tolist())) if column in rows else [None]
-        bad = [v for v in values if not _meets(v, spec)]
-        if bad:
-            ours = ", ".join(_value_text(v) for v in bad)
-            differences.append(f"{key}={ours} (paper: {_spec_text(spec)})")
-    return differences
+    return differences(frame[(frame["cell"] == cell) & frame["model"].isin(models)], claim.setting)
 
 
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
@@ -386,13 +321,13 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
     if ours.missing or (other is not None and other.missing):
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
+    differences = setting_differences(frame, claim, cell)
+    if differences:  # before the failures: a run under another setting says nothing, even when it diverged
+        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
         return Verdict(claim, cell, "fails", ours, other, math.nan, f"every seed of {claim.model} failed")
     if other is not None and other.failed:
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"every seed of {claim.than} failed")
-    differences = setting_differences(frame, claim, cell)
-    if differences:
-        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     partial = [f"{m}: {c.n_ok}/{c.n_total} seeds" for m, c in ((claim.model, ours), (claim.than, other))
                if c is not None and c.n_ok < c.n_total]
     note = "; ".join(partial)

@@ -40,7 +40,7 @@ MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
     ),
     "kmeansnet_tell": (
         lambda k, seed, device, **p: KMeansNetTELL(k, random_state=seed, device=str(device), **p),
-        {"epochs", "batch_size", "alpha", "encoder"},
+        {"epochs", "batch_size", "alpha", "encoder", "log_every", "checkpoint_every"},
     ),
     "sklearn_kmeans": (
         lambda k, seed, device, **p: SklearnKMeans(k, random_state=seed, **p),
@@ -61,8 +61,27 @@ def build_model(name: str, n_clusters: int, seed: int, device: torch.device, par
     return factory(n_clusters, seed, device, **params)
 
 
+def tell_checkpoint_path(output: str) -> str:
+    """Where a TELL run keeps its training state: next to its predictions, kept after the run so that a
+    rerun with more epochs continues it (``pred.pt`` -> ``pred.pt.tell.ckpt``)."""
+    return f"{output}.tell.ckpt"
+
+
+def _fit_tell(model: KMeansNetTELL, x: torch.Tensor, labels: torch.Tensor, output: str, meta: dict[str, Any]) -> torch.Tensor:
+    """Train TELL resumably; its history (losses and ACC/NMI/ARI every ``log_every`` epochs, the true
+    labels used for monitoring only) and final losses go into ``meta``."""
+    model.fit(x, labels=labels.numpy(), checkpoint=tell_checkpoint_path(output))
+    meta["params"]["encoder"] = model.encoder_  # the encoder that ran ('auto' resolved)
+    meta["history"] = model.history_
+    meta["loss_clu"], meta["loss_rec"] = model.loss_history_[-1]
+    return torch.as_tensor(model.labels_, dtype=torch.int64)
+
+
 def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], device_name: str, output: str) -> None:
-    """Cluster the features in ``features_path`` and save the predicted labels to ``output``."""
+    """Cluster the features in ``features_path`` and save the predicted labels to ``output``.
+
+    The run's metadata records the parameters it ran with: ``params`` updated with a variant's options
+    (``kmeansnet_tell[encoder=mlp]``), so that each is a visible job parameter."""
     data = load_tensors(features_path)
     x, labels = data["features"], data["labels"]
     n_clusters = int(labels.max()) + 1
@@ -70,10 +89,13 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     seed_everything(seed, device)
     log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
     model = build_model(model_name, n_clusters, seed, device, params)
-    meta = run_metadata(device, seed) | {"params": params, "status": "ok"}
+    meta = run_metadata(device, seed) | {"params": {**params, **parse_model(model_name)[1]}, "status": "ok"}
     start = time.perf_counter()
     try:
-        pred = torch.as_tensor(model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x), dtype=torch.int64)
+        if isinstance(model, KMeansNetTELL):
+            pred = _fit_tell(model, x, labels, output, meta)
+        else:
+            pred = torch.as_tensor(model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x), dtype=torch.int64)
     except DivergenceError as err:
         # recorded, not raised: the grid goes on and the table marks this cell as failed
         log.error("%s on %s, seed %d: %s", model_name, features_path, seed, err)
@@ -104,7 +126,26 @@ def evaluate(pred_path: str, features_path: str, dataset: str, features: str, mo
     sweep = {"features": features, "starts": starts_label(meta["params"])}
     records = [{"metric": m, "value": v} | sweep for m, v in scores.items()]
     records.append({"metric": "fit_seconds", "value": meta["fit_seconds"]} | sweep)
+    records += [{"metric": m, "value": meta.pop(m)} | sweep for m in ("loss_clu", "loss_rec") if m in meta]
+    records += history_records(meta.pop("history", []), sweep)
     write_result(output, **ident, records=records, params=meta.pop("params"), meta=meta)
+
+
+# history entry key -> metric name of its records (each with an ``epoch`` column): kept apart from the
+# final ``acc``/``nmi``/``ari`` so that tables and claims read the end of the run, figures the curve
+HISTORY_METRICS = {"acc": "epoch_acc", "nmi": "epoch_nmi", "ari": "epoch_ari", "loss_clu": "epoch_loss_clu",
+                   "loss_rec": "epoch_loss_rec", "loss_clu_eval": "epoch_loss_clu_eval", "seconds": "epoch_seconds"}
+
+
+def history_records(history: list[dict[str, float]], sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """A training history (:attr:`KMeansNetTELL.history_`) as result records: metric ``epoch_<key>``
+    and an ``epoch`` column (epochs trained) for every logged quantity."""
+    return [
+        {"metric": HISTORY_METRICS[key], "value": value, "epoch": int(entry["epoch"])} | sweep
+        for entry in history
+        for key, value in entry.items()
+        if key in HISTORY_METRICS
+    ]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
