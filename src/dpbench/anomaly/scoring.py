@@ -96,6 +96,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "floor": {},  # the motion_energy model: dpbench.anomaly.floor.DEFAULTS
 }
 PIPELINES = ("cuboids", "anomalynet", "lu2013")
+# the parameters only the cuboids pipeline reads, and the mapping only each other pipeline reads: a job's
+# resolved parameters (its record) keep those of its own pipeline only (and the floor's, which any variant may run)
+CUBOID_KEYS = ("scale", "feature", "pyramid", "patch", "depth", "stride", "pca_dims", "motion_quantile", "val_fraction",
+               "score_space", "pool")
+PIPELINE_MAPPINGS = {"cuboids": (), "anomalynet": ("anomalynet",), "lu2013": ("lu",)}
 # the cost each pipeline scores a vector with when ``cost`` is null
 PIPELINE_COST = {"cuboids": "lasso", "anomalynet": "reconstruction", "lu2013": "reconstruction"}
 
@@ -165,7 +170,12 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"parameter 'pyramid' must be a non-empty list of positive scale factors, got {pyramid!r}")
     if not isinstance(out["model_options"], dict):
         raise ValueError("parameter 'model_options' must be a mapping")
-    return out
+    if out["pipeline"] == "cuboids" and out["cost"] != "lasso":
+        raise ValueError("parameter 'cost: reconstruction' is for the anomalynet and lu2013 pipelines: the cuboids pipeline "
+                         "scores the Lasso cost")
+    unused = {"anomalynet", "lu"} - set(PIPELINE_MAPPINGS[out["pipeline"]])
+    unused |= {"val_clips"} if out["pipeline"] == "cuboids" else set(CUBOID_KEYS)
+    return {k: v for k, v in out.items() if k not in unused}
 
 
 def n_atoms(p: dict[str, Any], dim: int) -> int:
