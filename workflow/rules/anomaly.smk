@@ -71,7 +71,7 @@ def anomaly_results():
         for d in cfg["datasets"]
         for name, variant in jobs.anomaly_variants(config).items()
         for m in variant["models"]
-        for s in task_seeds("anomaly")
+        for s in variant["seeds"]
     ]
 
 
@@ -221,7 +221,7 @@ rule anomaly_run:
 rule anomaly_figures:
     input:
         lambda w: expand(
-            f"{RESULTS}/anomaly/{w.dataset}/{w.variant}/{{model}}/seed{task_seeds('anomaly')[0]}.scores.csv",
+            f"{RESULTS}/anomaly/{w.dataset}/{w.variant}/{{model}}/seed{jobs.anomaly_variants(config)[w.variant]['seeds'][0]}.scores.csv",
             model=jobs.anomaly_variants(config)[w.variant]["models"],
         ),
     output:

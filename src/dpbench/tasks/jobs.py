@@ -136,13 +136,15 @@ def images_train_params(config: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 def anomaly_variants(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The anomaly variants: name -> ``{"params": ..., "models": [...]}``, each variant's parameters layered
-    on ``anomaly.params`` (mappings merged key by key) and its models (its own list, else ``anomaly.models``).
-    Without ``anomaly.variants``, one variant named after ``params.pipeline`` (default ``cuboids``)."""
+    """The anomaly variants: name -> ``{"params": ..., "models": [...], "seeds": [...]}``, each variant's
+    parameters layered on ``anomaly.params`` (mappings merged key by key), its models (its own list, else
+    ``anomaly.models``) and seeds (its own, else the task's). Without ``anomaly.variants``, one variant
+    named after ``params.pipeline`` (default ``cuboids``)."""
     cfg = config["anomaly"]
     base = cfg.get("params", {})
     variants = cfg.get("variants") or {base.get("pipeline", "cuboids"): {}}
-    return {name: {"params": merge_config(base, v.get("params", {})), "models": list(v.get("models", cfg["models"]))}
+    return {name: {"params": merge_config(base, v.get("params", {})), "models": list(v.get("models", cfg["models"])),
+                   "seeds": list(v.get("seeds", task_seeds(config, "anomaly")))}
             for name, v in variants.items()}
 
 
