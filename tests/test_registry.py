@@ -26,7 +26,7 @@ def _pattern_names(definition: str) -> list[str]:
     return re.match(r"\^\(([^)]*)\)", pattern).group(1).split("|")
 
 
-@pytest.mark.parametrize("definition, family", [("sparse_model", "sparse"), ("cluster_model", "cluster")])
+@pytest.mark.parametrize("definition, family", [("sparse_model", "sparse"), ("cluster_model", "cluster"), ("detector_model", "detector")])
 def test_the_schema_lists_the_registered_models(definition, family):
     assert sorted(_pattern_names(definition)) == sorted(registry.model_names(family))
 

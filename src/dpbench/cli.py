@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "anomaly-synth": _ANOMALY,
     "anomaly-download": _ANOMALY,
     "anomaly-prepare": _ANOMALY,
+    "anomaly-features": _ANOMALY,
     "anomaly-dictionary": _ANOMALY,
     "anomaly-run": _ANOMALY,
     "aggregate": _REPORT,

@@ -34,7 +34,7 @@ class ModelSpec:
 
     name: str
     class_path: str  # "package.module:Class", imported only when a job builds the model
-    family: str  # "sparse" (Lasso encoders) or "cluster"
+    family: str  # "sparse" (Lasso encoders), "cluster", or "detector" (an anomaly detector with no encoder: the floor)
     learned: bool  # has parameters trained by gradient descent
     needs_gpu: bool  # its jobs want a GPU slot when one is configured (else they run on the CPU, always)
     tasks: tuple[str, ...]
@@ -103,6 +103,8 @@ MODELS: dict[str, ModelSpec] = {
         # the encoder, trained on SC2Net's unsupervised loss (docs/sc2net.md)
         _sparse("lista_sc2net", "lista_sc2net:LISTASC2Net", "LISTA-SC2Net", ista_at_init={}, refused=_SC2NET_FRAMEWORK),
         _sparse("lfista_sc2net", "lfista_sc2net:LFISTASC2Net", "LFISTA-SC2Net", ista_at_init={}, refused=_SC2NET_FRAMEWORK),
+        # the floor of the anomaly task: motion energy, no model at all (dpbench.anomaly.floor)
+        ModelSpec("motion_energy", "dpbench.anomaly.floor:MotionEnergy", "detector", False, False, ("anomaly",), "Motion energy (floor)"),
     ]
 }
 

@@ -8,6 +8,7 @@ a temporary folder, removed afterwards).
 
     dpbench run synthetic --model alista --preset quick
     dpbench run clustering --model "kmeansnet[n_init=1]" --dataset digits --preset quick --seed 3
+    dpbench run anomaly --model sc2net --dataset ucsd_ped2_frames --preset ped2_anomalynet --variant anomalynet_ae
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def _images(config: dict[str, Any], model: str, dataset: str, seed: int, device:
     return [path for _, path in chosen.values()]
 
 
-def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path) -> list[Path]:
+def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device: str, out: Path, variant: str | None = None) -> list[Path]:
+    from dpbench.registry import model_spec
+
     data = config["data_dir"]
     prepared = Path(f"{data}/prepared/anomaly/{dataset}")
     raw = jobs.anomaly_raw_dir(config, dataset)
@@ -104,12 +107,21 @@ def _anomaly(config: dict[str, Any], model: str, dataset: str, seed: int, device
     elif dataset not in jobs.ANOMALY_FRAMES_DIR:  # frames folders are read in place
         _ensure(Path(raw), ["anomaly-download", "--dataset", jobs.ANOMALY_SOURCE[dataset], "--data-dir", raw])
     _ensure(prepared / "manifest.json", ["anomaly-prepare", "--dataset", dataset, "--data-dir", raw, "--output", str(prepared)])
-    dictionary, result = out / "dictionary.pt", out / "result.json"
-    _call(["anomaly-dictionary", "--dataset", dataset, "--prepared", str(prepared), "--seed", str(seed),
-           "--params", jobs.dumps(jobs.anomaly_dictionary_params(config)), "--output", str(dictionary)])
-    _call(["anomaly-run", "--dataset", dataset, "--prepared", str(prepared), "--model", model, "--seed", str(seed),
-           "--params", jobs.dumps(jobs.anomaly_params(config, model)), "--dictionary", str(dictionary), "--device", device,
-           "--output", str(result), "--scores-output", str(out / "scores.csv")])
+    name, _ = jobs.anomaly_variant(config, variant)
+    shared = jobs.dumps(jobs.anomaly_dictionary_params(config, name))
+    common = ["--dataset", dataset, "--prepared", str(prepared), "--seed", str(seed)]
+    files: list[str] = []
+    if model_spec(model).family != "detector":  # the floor reads the clips only
+        if jobs.anomaly_pipeline(config, name) != "cuboids":
+            features = out / "features.pt"
+            _call(["anomaly-features", *common, "--params", shared, "--device", device, "--output", str(features)])
+            files += ["--features", str(features)]
+        dictionary = out / "dictionary.pt"
+        _call(["anomaly-dictionary", *common, "--params", shared, *files, "--output", str(dictionary)])
+        files += ["--dictionary", str(dictionary)]
+    result = out / "result.json"
+    _call(["anomaly-run", *common, "--model", model, "--params", jobs.dumps(jobs.anomaly_params(config, model, name)),
+           "--variant", name, *files, "--device", device, "--output", str(result), "--scores-output", str(out / "scores.csv")])
     return [result]
 
 
@@ -145,7 +157,7 @@ def metrics_table(results: list[Path]) -> str:
     for rows in (frame[frame["metric"].isin(swept)], frame[~frame["metric"].isin(swept)]):
         if rows.empty:
             continue
-        keys = ["task", *[c for c in ("layers", "epoch", "features") if c in rows and rows[c].notna().all()]]
+        keys = ["task", *[c for c in ("layers", "epoch", "features", "variant") if c in rows and rows[c].notna().all()]]
         table = rows.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
         table.columns.name = None
         parts.append(pd.DataFrame(table).to_markdown(index=False, floatfmt=".4g"))
@@ -153,10 +165,12 @@ def metrics_table(results: list[Path]) -> str:
 
 
 def run_cell(task: str, model: str, *, dataset: str | None = None, configfiles: list[str], seed: int | None = None,
-             device: str | None = None, output_dir: str | None = None, schema: str | None = None) -> str:
-    """Run one cell; return its metrics table."""
+             device: str | None = None, output_dir: str | None = None, schema: str | None = None, variant: str | None = None) -> str:
+    """Run one cell; return its metrics table. ``variant``: an anomaly variant of the config (default: its first)."""
     if task not in RUNNERS:
         raise UserError(f"unknown task {task!r}: expected one of {sorted(RUNNERS)}")
+    if variant is not None and task != "anomaly":
+        raise UserError(f"--variant names a variant of the anomaly task's config, not of {task!r}")
     spec = check_model(model, task=task)
     config = jobs.load_config(configfiles, schema)
     dataset = dataset or default_dataset(config, task)
@@ -166,17 +180,20 @@ def run_cell(task: str, model: str, *, dataset: str | None = None, configfiles: 
         out = Path(output_dir or tmp)
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        results = RUNNERS[task](config, model, dataset, seed, device, out)
+        extra = {"variant": variant} if task == "anomaly" else {}
+        results = RUNNERS[task](config, model, dataset, seed, device, out, **extra)
         wall = time.perf_counter() - start
         table = metrics_table(results)
-    return f"{task} | {dataset} | {model} | seed {seed} | {device} | {wall:.1f} s\n\n{table}"
+    where = f"{dataset} ({jobs.anomaly_variant(config, variant)[0]})" if task == "anomaly" else dataset
+    return f"{task} | {where} | {model} | seed {seed} | {device} | {wall:.1f} s\n\n{table}"
 
 
 def _command(args: argparse.Namespace) -> None:
     root = Path(args.root)
     presets = [] if args.preset is None else [args.preset if args.preset.endswith(".yaml") else root / "workflow/presets" / f"{args.preset}.yaml"]
     print(run_cell(args.task, args.model, dataset=args.dataset, configfiles=[root / "config.yaml", *presets], seed=args.seed,
-                   device=args.device, output_dir=args.output_dir, schema=root / "workflow/schemas/config.schema.yaml"))
+                   device=args.device, output_dir=args.output_dir, schema=root / "workflow/schemas/config.schema.yaml",
+                   variant=args.variant))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -190,4 +207,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="default: the config's device for models that take a GPU, else cpu")
     p.add_argument("--root", default=".", help="the checkout holding config.yaml and workflow/ (default: here)")
     p.add_argument("--output-dir", help="keep the cell's result files here (default: a temporary folder)")
+    p.add_argument("--variant", help="anomaly: a variant of the config's anomaly.variants (default: the first)")
     p.set_defaults(func=_command)

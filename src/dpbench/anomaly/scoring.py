@@ -56,6 +56,10 @@ from dpbench.progress import progress
 log = logging.getLogger(__name__)
 
 DEFAULT_PARAMS: dict[str, Any] = {
+    # which feature pipeline: cuboids (this module: frame differences, 3-D gradients, ...), anomalynet
+    # (dpbench.anomaly.anomalynet: motion fusion -> backbone -> 21 pooled patches) or lu2013 (Lu et al.'s
+    # released code, dpbench.anomaly.lu2013); the keys up to "pool" below serve the cuboids pipeline only
+    "pipeline": "cuboids",
     "scale": 1.0,  # resize factor applied to the frames before feature extraction
     "feature": "diff",  # see features.FEATURE_KINDS
     "pyramid": [1.0],  # scales (factors on ``scale``) whose cuboids a frame pools; Lu et al.: three
@@ -83,18 +87,58 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "pool": "max",  # max | mean over the cuboids of a frame
     "smooth": 5,  # moving-average window in frames (1: none)
     "encode_batch": 8192,
+    # a test vector's cost: reconstruction (||x - D z||^2) | lasso (+ lam ||z||_1); null: the pipeline's
+    # own (cuboids: lasso; anomalynet, lu2013: reconstruction, as AnomalyNet, sRNN and Lu et al. score)
+    "cost": None,
+    "val_clips": 2,  # anomalynet, lu2013: normal training clips held out for early stopping (drawn by the seed)
+    "anomalynet": {},  # dpbench.anomaly.anomalynet.DEFAULTS
+    "lu": {},  # dpbench.anomaly.lu2013.DEFAULTS
+    "floor": {},  # the motion_energy model: dpbench.anomaly.floor.DEFAULTS
 }
+PIPELINES = ("cuboids", "anomalynet", "lu2013")
+# the parameters only the cuboids pipeline reads, and the mapping only each other pipeline reads: a job's
+# resolved parameters (its record) keep those of its own pipeline only (and the floor's, which any variant may run)
+CUBOID_KEYS = ("scale", "feature", "pyramid", "patch", "depth", "stride", "pca_dims", "motion_quantile", "val_fraction",
+               "score_space", "pool")
+PIPELINE_MAPPINGS = {"cuboids": (), "anomalynet": ("anomalynet",), "lu2013": ("lu",)}
+# the cost each pipeline scores a vector with when ``cost`` is null
+PIPELINE_COST = {"cuboids": "lasso", "anomalynet": "reconstruction", "lu2013": "reconstruction"}
 
 SCORE_SPACES = ("projected", "original")
 # the parameters the training cuboids and the dictionary depend on
 DICTIONARY_KEYS = ("scale", "feature", "pyramid", "patch", "depth", "stride", "pca_dims", "normalisation", "motion_quantile",
                    "max_train_patches", "val_fraction", "n_atoms", "lam", "dict_iter")
 
+def _nested(out: dict[str, Any]) -> None:
+    """Fill and check the pipelines' own mappings (``anomalynet``, ``lu``, ``floor``) in place."""
+    from dpbench.anomaly import anomalynet, floor, lu2013
+
+    for key, module in (("anomalynet", anomalynet), ("lu", lu2013), ("floor", floor)):
+        given = out[key]
+        if not isinstance(given, dict):
+            raise ValueError(f"parameter {key!r} must be a mapping, got {given!r}")
+        unknown = sorted(set(given) - set(module.DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {[f'{key}.{k}' for k in unknown]}: expected keys among {sorted(module.DEFAULTS)}")
+        out[key] = module.check_params({**module.DEFAULTS, **given})
+
+
 def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults overridden by ``params``; an unknown key or bad value raises ValueError naming it."""
     from dpbench.params import with_defaults
 
     out = with_defaults("anomaly", DEFAULT_PARAMS, params)
+    if out["pipeline"] not in PIPELINES:
+        raise ValueError(f"parameter 'pipeline' must be one of {PIPELINES}, got {out['pipeline']!r}")
+    _nested(out)
+    if out["cost"] is None:
+        out["cost"] = PIPELINE_COST[out["pipeline"]]
+    from dpbench.anomaly.coding import COSTS
+
+    if out["cost"] not in COSTS:
+        raise ValueError(f"parameter 'cost' must be one of {COSTS} or null, got {out['cost']!r}")
+    if isinstance(out["val_clips"], bool) or not isinstance(out["val_clips"], int) or out["val_clips"] < 1:
+        raise ValueError(f"parameter 'val_clips' must be a positive integer, got {out['val_clips']!r}")
     if out["feature"] not in FEATURE_KINDS:
         raise ValueError(f"parameter 'feature' must be one of {FEATURE_KINDS}, got {out['feature']!r}")
     if out["normalisation"] not in NORMALISATIONS:
@@ -126,12 +170,20 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"parameter 'pyramid' must be a non-empty list of positive scale factors, got {pyramid!r}")
     if not isinstance(out["model_options"], dict):
         raise ValueError("parameter 'model_options' must be a mapping")
-    return out
+    if out["pipeline"] == "cuboids" and out["cost"] != "lasso":
+        raise ValueError("parameter 'cost: reconstruction' is for the anomalynet and lu2013 pipelines: the cuboids pipeline "
+                         "scores the Lasso cost")
+    unused = {"anomalynet", "lu"} - set(PIPELINE_MAPPINGS[out["pipeline"]])
+    unused |= {"val_clips"} if out["pipeline"] == "cuboids" else set(CUBOID_KEYS)
+    return {k: v for k, v in out.items() if k not in unused}
 
 
 def n_atoms(p: dict[str, Any], dim: int) -> int:
-    """The dictionary size: ``n_atoms``, or twice the feature dimension ``dim`` when it is None."""
-    return 2 * dim if p["n_atoms"] is None else int(p["n_atoms"])
+    """The dictionary size: ``n_atoms``, or when it is None the pipeline's own: the feature dimension
+    ``dim`` for anomalynet (AnomalyNet's square 2048 x 2048 dictionary), twice it otherwise."""
+    if p["n_atoms"] is not None:
+        return int(p["n_atoms"])
+    return dim if p.get("pipeline") == "anomalynet" else 2 * dim
 
 
 def check_regime(model: str, atoms: int, dim: int) -> None:
@@ -283,8 +335,19 @@ def _training_set(data: AnomalyData, p: dict[str, Any], generator: torch.Generat
 
 
 def dictionary_params(p: dict[str, Any]) -> dict[str, Any]:
-    """The resolved parameters ``p`` that the training cuboids and the dictionary depend on."""
-    return {k: p[k] for k in DICTIONARY_KEYS}
+    """The resolved parameters ``p`` that the training vectors and the dictionary depend on."""
+    if p["pipeline"] == "cuboids":
+        return {k: p[k] for k in DICTIONARY_KEYS}
+    return {**feature_params(p), **{k: p[k] for k in ("normalisation", "max_train_patches", "n_atoms", "lam", "dict_iter")}}
+
+
+def feature_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The resolved parameters the features file of an anomalynet or lu2013 job depends on."""
+    from dpbench.anomaly import anomalynet, lu2013
+
+    if p["pipeline"] == "cuboids":
+        raise ValueError("the cuboids pipeline has no features file: its cuboids are computed by each job")
+    return (anomalynet if p["pipeline"] == "anomalynet" else lu2013).feature_params(p)
 
 
 def _learn_dictionary(x_train: torch.Tensor, p: dict[str, Any], seed: int) -> torch.Tensor:

@@ -27,9 +27,11 @@ sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, float, float]]:
     """The fixed colour of every model (the same in every figure): its place among the registry's models of
     its family (clustering or sparse coding, never drawn together), so that the ten sparse coders get ten
-    distinct colours; variants and unknown names take the colours after them."""
+    distinct colours; the anomaly floor (family ``detector``) is dark grey; variants and unknown names take the
+    colours after them."""
     colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8)
     palette = {m: colours[model_names(family).index(m)] for family in ("cluster", "sparse") for m in model_names(family)}
+    palette |= {m: (0.25, 0.25, 0.25) for m in model_names("detector")}
     for extra in sorted(set(models or []) - set(palette)):
         palette[extra] = colours[(len(model_names("sparse")) + len(palette) - len(MODEL_ORDER)) % len(colours)]
     return palette
@@ -146,8 +148,21 @@ def _bars_per_dataset(frame: pd.DataFrame, ylabel: str) -> plt.Figure:
 
 
 def anomaly_bars(frame: pd.DataFrame) -> plt.Figure:
-    """Frame-level AUC per dataset and model."""
-    return _bars_per_dataset(frame[frame["metric"] == "auc"], "frame-level AUC (mean ± sd over seeds)")
+    """Frame-level AUC per dataset (and variant, the feature pipeline) and model, raw scores and per-video
+    normalised side by side; the floor (motion energy, no model) is the dark grey bar."""
+    frame = frame[frame["metric"].isin(["auc", "auc_video_norm"])].copy()
+    if "variant" in frame and frame["variant"].notna().any():
+        frame["dataset"] = frame["dataset"] + frame["variant"].map(lambda v: f"\n({v})" if isinstance(v, str) else "")
+    models = _ordered(frame["model"])
+    cells = sorted(frame["dataset"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 2.2 * len(cells) + 3), 3.6), sharey=True)
+    for ax, (metric, title) in zip(axes, (("auc", "raw scores, one threshold"), ("auc_video_norm", "min-max per video"))):
+        sns.barplot(data=frame[frame["metric"] == metric], x="dataset", y="value", hue="model", hue_order=models, order=cells,
+                    palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
+        ax.set(xlabel="", ylabel="frame-level AUC (mean ± sd over seeds)", ylim=(0, 1), title=title)
+        ax.get_legend().remove()
+    axes[1].legend(*axes[0].get_legend_handles_labels(), title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
+    return fig
 
 
 def accuracy_bars(frame: pd.DataFrame) -> plt.Figure:

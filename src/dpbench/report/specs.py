@@ -116,7 +116,9 @@ TASKS: dict[str, TaskSpec] = {
         "Reconstruction", ["psnr", "ssim", "sparsity"], column=["dataset", "protocol"], select="at_max_layers",
         figures=["reconstruction_psnr_vs_layers", "reconstruction_gates"],
     ),
+    # one column per dataset and variant (a named feature pipeline of the config, dpbench.tasks.jobs.anomaly_variants)
     "anomaly": TaskSpec(
-        "Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"], figures=["anomaly_auc"]
+        "Frame-level anomaly detection", ["auc", "eer", "auc_video_norm", "eer_video_norm", "steps", "fps"],
+        column=["dataset", "variant"], figures=["anomaly_auc"]
     ),
 }

@@ -5,9 +5,18 @@ Commands (see ``python -m dpbench <command> -h``)::
     anomaly-synth    --root DIR [--seed S] [--train-clips N] [--test-clips N] [--frames T] [--size PX]
     anomaly-download --dataset ucsd|avenue --data-dir DIR [--url URL ...] [--sha256 HEX ...]
     anomaly-prepare  --dataset ucsd_ped1|ucsd_ped2|avenue|synthetic|ucsd_ped2_frames|avenue_frames --data-dir DIR --output PREPARED_DIR [--scale F]
-    anomaly-dictionary --dataset NAME --prepared PREPARED_DIR --seed S [--params JSON] --output DICT.pt
-    anomaly-run      --dataset NAME --prepared PREPARED_DIR --model NAME --seed S [--params JSON]
-                     [--dictionary DICT.pt] [--device auto] --output RESULT.json [--scores-output SCORES.csv]
+    anomaly-features --dataset NAME --prepared PREPARED_DIR --seed S [--params JSON] [--device auto] --output FEATURES.pt
+    anomaly-dictionary --dataset NAME --prepared PREPARED_DIR --seed S [--params JSON] [--features FEATURES.pt] --output DICT.pt
+    anomaly-run      --dataset NAME --prepared PREPARED_DIR --model NAME --seed S [--params JSON] [--variant NAME]
+                     [--features FEATURES.pt] [--dictionary DICT.pt] [--device auto] --output RESULT.json
+                     [--scores-output SCORES.csv]
+
+Pipelines (``params.pipeline``): ``cuboids`` computes its cuboids in each job; ``anomalynet`` and
+``lu2013`` read the features file of ``anomaly-features`` (backbone and patch vectors computed once
+per dataset, variant and seed, for the dictionary job and every coder). The model ``motion_energy``
+(the floor, :mod:`dpbench.anomaly.floor`) reads the prepared clips only. ``--variant`` names the
+variant (a named set of parameters of the config's ``anomaly.variants``) in the result's records,
+so that the tables give each its own column.
 
 Per-frame scores: ``score`` (raw, smoothed: the primary convention, one global threshold) and
 ``score_video_norm`` (min-max normalised per test video).
@@ -90,14 +99,62 @@ def _load_job_data(dataset: str, prepared: str, params: dict) -> tuple[Any, dict
     return data, full
 
 
-def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output: str) -> None:
+def _features(path: str | None, dataset: str, seed: int, full: dict) -> dict:
+    """The features file of an anomalynet or lu2013 job (required there, refused for the cuboids pipeline)."""
+    from dpbench.anomaly.coded import load_features
+
+    if full["pipeline"] == "cuboids":
+        if path:
+            raise UserError("--features is for the anomalynet and lu2013 pipelines; the cuboids pipeline computes its own")
+        return {}
+    if not path:
+        raise UserError(f"pipeline {full['pipeline']!r} reads its vectors from a features file: pass --features (written by anomaly-features)")
+    return load_features(path, dataset, seed, full)
+
+
+def features_job(dataset: str, prepared: str, seed: int, params: dict, device_name: str, output: str) -> None:
+    """Compute the features of an anomalynet or lu2013 pipeline once for ``dataset`` and ``seed`` and save them."""
+    from dpbench.anomaly import anomalynet, lu2013
+    from dpbench.checkpoint import TrainingCheckpoint
+    from dpbench.io import save_tensors
+    from dpbench.results import params_hash
+    from dpbench.runtime import resolve_device, seed_everything
+
+    data, full = _load_job_data(dataset, prepared, params)
+    if full["pipeline"] == "cuboids":
+        raise UserError("pipeline 'cuboids' has no features stage (its jobs compute their cuboids): set params.pipeline "
+                        "to anomalynet or lu2013")
+    device = resolve_device(device_name)
+    seed_everything(seed, device)
+    start = time.perf_counter()
+    if full["pipeline"] == "anomalynet":
+        from dpbench.anomaly.scoring import feature_params
+
+        checkpoint = TrainingCheckpoint(f"{output}.ckpt", fingerprint=params_hash({"dataset": dataset, "seed": seed,
+                                                                                   **feature_params(full)}))
+        features = anomalynet.compute_features(data, full, seed, device, checkpoint)
+        checkpoint.discard()
+    else:
+        features = lu2013.compute_features(data, full, seed)
+    features["seconds"] = time.perf_counter() - start
+    save_tensors(output, features)
+    log.info("features of %s (%s), seed %d: %.1f s", dataset, full["pipeline"], seed, features["seconds"])
+
+
+def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output: str, features: str | None = None) -> None:
     """Learn the dictionary that every model of ``seed`` shares on ``dataset`` and save it."""
     from dpbench.anomaly.scoring import anomaly_dictionary, dictionary_params
     from dpbench.io import save_tensors
 
     data, full = _load_job_data(dataset, prepared, params)
+    vectors = _features(features, dataset, seed, full)
     start = time.perf_counter()
-    D = anomaly_dictionary(data, full, seed)
+    if vectors:
+        from dpbench.anomaly.coded import dictionary
+
+        D = dictionary(vectors, full, seed)
+    else:
+        D = anomaly_dictionary(data, full, seed)
     log.info("dictionary of %s, seed %d: %d atoms in %.1f s", dataset, seed, D.shape[1], time.perf_counter() - start)
     save_tensors(output, {"D": D, "dataset": dataset, "seed": seed,
                           "params_json": json.dumps(dictionary_params(full), sort_keys=True),
@@ -120,25 +177,31 @@ def _load_dictionary(path: str, dataset: str, seed: int, full: dict) -> Any:
 
 def run_job(
     dataset: str, prepared: str, model: str, seed: int, params: dict, device_name: str, output: str, scores_output: str | None,
-    dictionary: str | None = None,
+    dictionary: str | None = None, features: str | None = None, variant: str | None = None,
 ) -> None:
     """Train and score one (dataset, model, seed); training checkpoints to ``OUTPUT.ckpt`` and resumes from it.
 
-    ``dictionary``: the file of :func:`dictionary_job` for this dataset and seed (else learned here).
-    A diverged training is recorded as a failed result (and an empty per-frame score file)."""
+    ``dictionary``: the file of :func:`dictionary_job` for this dataset and seed (else learned here);
+    ``features``: the file of :func:`features_job` (pipelines anomalynet and lu2013); ``variant``: the
+    name of the config's variant, a column of every record (default: the pipeline's name). A
+    diverged training is recorded as a failed result (and an empty per-frame score file)."""
     import pandas as pd
 
+    from dpbench.anomaly.coded import run_coded, run_floor
     from dpbench.anomaly.scoring import run_anomaly
     from dpbench.checkpoint import TrainingCheckpoint
+    from dpbench.registry import check_model
     from dpbench.results import divergence_recorded, params_hash, write_result
     from dpbench.runtime import resolve_device, run_metadata
-    from dpbench.sparse import check_model
 
-    check_model(model, task="anomaly")
+    spec = check_model(model, task="anomaly")
     data, full = _load_job_data(dataset, prepared, params)
-    D = _load_dictionary(dictionary, dataset, seed, full) if dictionary else None
+    floor = spec.family == "detector"
+    vectors = {} if floor else _features(features, dataset, seed, full)
+    D = _load_dictionary(dictionary, dataset, seed, full) if dictionary and not floor else None
     device = resolve_device(device_name)
     ident = {"task": "anomaly", "dataset": dataset, "model": model, "seed": seed}
+    variant = variant or full["pipeline"]
 
     def write_scores(frames: pd.DataFrame) -> None:
         if scores_output:
@@ -148,7 +211,12 @@ def run_job(
     checkpoint = TrainingCheckpoint(f"{output}.ckpt", fingerprint=params_hash({**ident, "params": full, "device": device.type}))
     with divergence_recorded(output, **ident, params=full, placeholders=lambda: write_scores(pd.DataFrame(columns=SCORE_COLUMNS))):
         start = time.perf_counter()
-        result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint, dictionary=D)
+        if floor:
+            result = run_floor(data, full)
+        elif vectors:
+            result = run_coded(vectors, data.labels, model, full, seed=seed, device=device, checkpoint=checkpoint, dictionary_tensor=D)
+        else:
+            result = run_anomaly(data, model, full, seed=seed, device=device, checkpoint=checkpoint, dictionary=D)
         wall = time.perf_counter() - start
         meta = run_metadata(device, seed) | {
             "wall_seconds": wall,
@@ -157,7 +225,8 @@ def run_job(
             **result.info,
         }
         write_scores(result.frames)
-        write_result(output, **ident, records=result.records(), params=full, meta=meta)
+        records = [{**r, "variant": variant} for r in result.records()]
+        write_result(output, **ident, records=records, params=full, meta=meta)
         log.info("wrote %s (AUC %.4f, EER %.4f, video-norm AUC %.4f, %d steps, %.0f fps, %.1f s)", output, result.metrics["auc"],
                  result.metrics["eer"], result.metrics["auc_video_norm"], result.metrics["steps"], result.metrics["fps"], wall)
     checkpoint.discard()
@@ -209,13 +278,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, default=1.0, help="resize factor applied when caching")
     p.set_defaults(func=_prepare)
 
+    p = sub.add_parser("anomaly-features", help="motion fusion, backbone and patch vectors (anomalynet) or Lu et al.'s cuboids "
+                       "(lu2013) of every clip, once per dataset and seed")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--prepared", required=True, help="folder written by anomaly-prepare")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", default="{}", help="hyperparameters as a JSON object (as for anomaly-run)")
+    p.add_argument("--device", default="auto", help="where the backbone runs")
+    p.add_argument("--output", required=True, help="features file (.pt)")
+    p.set_defaults(func=lambda a: features_job(a.dataset, a.prepared, a.seed, parse_params(a.params), a.device, a.output))
+
     p = sub.add_parser("anomaly-dictionary", help="learn the dictionary every model of a seed shares (normal training clips)")
     p.add_argument("--dataset", required=True)
     p.add_argument("--prepared", required=True, help="folder written by anomaly-prepare")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--params", default="{}", help="hyperparameters as a JSON object (as for anomaly-run)")
+    p.add_argument("--features", help="features file of anomaly-features (pipelines anomalynet and lu2013)")
     p.add_argument("--output", required=True, help="dictionary file (.pt)")
-    p.set_defaults(func=lambda a: dictionary_job(a.dataset, a.prepared, a.seed, parse_params(a.params), a.output))
+    p.set_defaults(func=lambda a: dictionary_job(a.dataset, a.prepared, a.seed, parse_params(a.params), a.output, a.features))
 
     p = sub.add_parser("anomaly-run", help="train a sparse coder on normal clips and score the test frames")
     p.add_argument("--dataset", required=True)
@@ -227,8 +307,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="result JSON (records auc, eer, fps)")
     p.add_argument("--scores-output", help="CSV of per-frame scores: clip,frame,score,score_video_norm,raw_score,label")
     p.add_argument("--dictionary", help="file of anomaly-dictionary for this dataset and seed (default: learn it here)")
+    p.add_argument("--features", help="file of anomaly-features for this dataset and seed (pipelines anomalynet and lu2013)")
+    p.add_argument("--variant", help="the config variant's name, a column of the records (default: the pipeline's name)")
     p.set_defaults(func=lambda a: run_job(
-        a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output, a.dictionary))
+        a.dataset, a.prepared, a.model, a.seed, parse_params(a.params), a.device, a.output, a.scores_output, a.dictionary,
+        a.features, a.variant))
 
 
-__all__ = ["dictionary_job", "download_dataset", "register", "run_job"]
+__all__ = ["dictionary_job", "download_dataset", "features_job", "register", "run_job"]

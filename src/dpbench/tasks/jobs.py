@@ -173,15 +173,43 @@ def images_train_params(config: dict[str, Any], label: str) -> dict[str, Any]:
     return {**cfg.get("train", {}), **options_for(cfg.get("params", {}), model), "learn_dictionary": learned}
 
 
-def anomaly_params(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """An anomaly job's ``--params``: the shared hyperparameters plus the model's options."""
+def anomaly_variants(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The anomaly variants: name -> ``{"params": ..., "models": [...], "seeds": [...]}``, each variant's
+    parameters layered on ``anomaly.params`` (mappings merged key by key), its models (its own list, else
+    ``anomaly.models``) and seeds (its own, else the task's). Without ``anomaly.variants``, one variant
+    named after ``params.pipeline`` (default ``cuboids``)."""
     cfg = config["anomaly"]
-    return {**cfg.get("params", {}), "model_options": options_for(cfg.get("model_options", {}), model)}
+    base = cfg.get("params", {})
+    variants = cfg.get("variants") or {base.get("pipeline", "cuboids"): {}}
+    return {name: {"params": merge_config(base, v.get("params", {})), "models": list(v.get("models", cfg["models"])),
+                   "seeds": list(v.get("seeds", task_seeds(config, "anomaly")))}
+            for name, v in variants.items()}
 
 
-def anomaly_dictionary_params(config: dict[str, Any]) -> dict[str, Any]:
-    """The anomaly dictionary job's ``--params`` (shared by every model of a dataset and seed)."""
-    return config["anomaly"].get("params", {})
+def anomaly_variant(config: dict[str, Any], variant: str | None) -> tuple[str, dict[str, Any]]:
+    """(name, variant) of ``variant`` (default: the first one); an unknown name is a UserError naming the known ones."""
+    variants = anomaly_variants(config)
+    name = variant or next(iter(variants))
+    if name not in variants:
+        raise UserError(f"unknown anomaly variant {name!r}: the config has {sorted(variants)}")
+    return name, variants[name]
+
+
+def anomaly_params(config: dict[str, Any], model: str, variant: str | None = None) -> dict[str, Any]:
+    """An anomaly job's ``--params``: the variant's hyperparameters plus the model's options."""
+    cfg = config["anomaly"]
+    _, v = anomaly_variant(config, variant)
+    return {**v["params"], "model_options": options_for(cfg.get("model_options", {}), model)}
+
+
+def anomaly_dictionary_params(config: dict[str, Any], variant: str | None = None) -> dict[str, Any]:
+    """The ``--params`` of the anomaly features and dictionary jobs (shared by every model of a dataset, variant and seed)."""
+    return anomaly_variant(config, variant)[1]["params"]
+
+
+def anomaly_pipeline(config: dict[str, Any], variant: str | None = None) -> str:
+    """The feature pipeline of a variant (``cuboids``, ``anomalynet`` or ``lu2013``)."""
+    return anomaly_dictionary_params(config, variant).get("pipeline", "cuboids")
 
 
 ANOMALY_SOURCE = {"ucsd_ped1": "ucsd", "ucsd_ped2": "ucsd", "avenue": "avenue", "synthetic": "synthetic"}
