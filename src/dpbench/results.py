@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from dpbench.io import read_json, write_json
-from dpbench.runtime import DivergenceError
+from dpbench.params import DivergenceError
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,15 @@
-"""What each task reports: its headline metrics, their direction, and how rows are selected."""
+"""What each task reports: its headline metrics, their direction, and how rows are selected (free of
+pandas at import: the workflow reads it when it parses)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dpbench.registry import MODELS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # metric -> True when larger is better
 HIGHER_IS_BETTER: dict[str, bool] = {
