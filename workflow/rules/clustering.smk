@@ -50,6 +50,8 @@ rule cluster_evaluate:
         f"{CLUSTER_DIR}/metrics.json",
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{CLUSTER_JOB}/evaluate.tsv"
     conda:
         DPBENCH_ENV
     shell:
