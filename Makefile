@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # the only rules `make figures` may run: it redraws from saved results, even after a config change
 REPORT_RULES := aggregate table paper_table claims figure images_error_figure anomaly_figures figures
 
-.PHONY: setup setup-locked lock lint demo test figures report bench gpu-check estimate dry-run clean
+.PHONY: setup setup-locked lock lint demo test figures report record docs bench gpu-check estimate dry-run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,18 @@ figures: setup  ## rebuild every table and figure from saved results only (no tr
 
 report: setup
 	$(BIN)/snakemake --cores 1 --configfile $(PRESET) --report results/report.html
+
+# a run record (docs/runs/NAME): run the preset to the end (or as far as it gets: the missing jobs are listed), timed,
+# then keep its summary and provenance. From a fresh clone, so that the record names a commit that holds its code.
+NAME ?= $(basename $(notdir $(PRESET)))
+record: setup  ## run PRESET and record it as docs/runs/NAME (make record PRESET=workflow/presets/mnist_tell.yaml)
+	@start=$$(date +%s); $(BIN)/snakemake --cores $(CORES) --configfile $(PRESET) --keep-going || true; \
+	end=$$(date +%s); $(BIN)/python -m dpbench record $(NAME) --configfile $(PRESET) --wall-seconds $$((end - start)) \
+		--command "snakemake --cores $(CORES) --configfile $(PRESET) --keep-going"
+
+docs: setup  ## regenerate docs/results.md, its figures, the README's headline table and docs/configuration.md
+	$(BIN)/python -m dpbench results-doc
+	$(BIN)/python -m dpbench config-doc
 
 bench: setup  ## speed benchmark of the sparse models (+ scikit-learn's SparseCoder) on this machine
 	$(BIN)/python -m dpbench.bench --preset

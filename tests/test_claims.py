@@ -1,5 +1,6 @@
 """The claims scorecard (dpbench.report.claims, dpbench.report.scorecard): verdicts on hand-made summaries."""
 
+import math
 import re
 import shutil
 import subprocess
@@ -126,6 +127,11 @@ def test_a_model_whose_seeds_all_failed(tmp_path, summary):
     ))[1])
     assert [v.verdict for v in results] == ["fails", "not run"]
     assert all("every seed of alista failed" in v.note for v in results)
+    # a run under another setting says nothing about the paper's number, even when it diverged
+    unlike = pd.concat([summary, diverged.assign(**{"param.m": 64})])
+    (verdict,) = evaluate(unlike, load_claims(claims_file(
+        tmp_path, {**SYNTH, "setting": {"m": 250}, "test": {**published(-70.0, tolerance=3), "model": "alista"}}))[1])
+    assert (verdict.verdict, verdict.note) == ("not comparable", "m=64 (paper: 250)")
 
 
 @pytest.mark.parametrize("change, culprit", [
@@ -165,7 +171,7 @@ def test_cli_prints_the_scorecard_and_exits_0_whatever_the_verdicts(tmp_path, su
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "fails" in out and "-40.0 ± 1.0" in out and "\033[" not in out  # not a TTY: no colour
-    assert "1 checks: 0 holds, 1 fails, 0 not run" in out
+    assert "1 checks: 0 holds, 1 fails, 0 not comparable, 0 not run" in out
     assert "background-color" in (tmp_path / "c.html").read_text()
     assert main(["claims", "--summary", str(summary_csv), "--claims", str(path), "--markdown"]) == 0
     assert "| c0 " in capsys.readouterr().out
@@ -223,3 +229,41 @@ def test_published_nmse_values_are_those_of_the_reference_curves(repo):
             assert point["nmse_db"].tolist() == [claim.value], claim.id
             checked += 1
     assert checked == 12
+
+
+def with_params(frame, model, **params):
+    """``frame`` with the job parameters of ``model``'s rows set as summary columns ``param.<key>``."""
+    frame = frame.copy()
+    for key, value in params.items():
+        frame.loc[frame["model"] == model, f"param.{key}"] = value
+    return frame
+
+
+def test_a_cell_run_under_another_setting_is_not_comparable_and_names_the_difference(tmp_path, summary):
+    summary = with_params(with_params(summary, "lista", m=64, n=128, lr_decays="[0.2]"), "fista", m=64, n=128)
+    setting = {"m": 250, "n": 500}
+    found = evaluate(summary, load_claims(claims_file(
+        tmp_path,
+        {**SYNTH, "setting": setting, "test": published(-60.0, tolerance=3)},  # would fail: 20 dB off
+        {**SYNTH, "setting": {"m": 64, "lr_decays": [0.2]}, "test": published(-60.0, tolerance=3)},  # same setting: judged
+        {**SYNTH, "setting": {"m": {"at_least": 100}}, "test": {"kind": "comparison", "model": "lista", "than": "fista"}},
+        {**SYNTH, "setting": {"m": {"one_of": [32, 64]}, "patience": 4000}, "test": published(-40.0, tolerance=3)},
+    ))[1])
+    assert [v.verdict for v in found] == ["not comparable", "fails", "not comparable", "not comparable"]
+    assert found[0].note == "m=64 (paper: 250); n=128 (paper: 500)"
+    assert math.isnan(found[0].delta)  # no margin is read off an unlike setting
+    assert found[2].note == "m=64 (paper: ≥ 100)"
+    assert found[3].note == "patience=not recorded (paper: 4000)"  # a key the runs do not record
+
+
+def test_a_setting_is_checked_on_every_model_the_claim_compares(tmp_path, summary):
+    summary = with_params(with_params(summary, "lista", epochs=3001), "fista", epochs=2)
+    claim = {**SYNTH, "setting": {"epochs": {"at_least": 3000}}, "test": {"kind": "comparison", "model": "lista", "than": "fista"}}
+    (verdict,) = evaluate(summary, load_claims(claims_file(tmp_path, claim))[1])
+    assert verdict.verdict == "not comparable" and verdict.note == "epochs=2 (paper: ≥ 3000)"
+
+
+@pytest.mark.parametrize("setting", [{"m": {"above": 3}}, {"m": {"at_least": "x"}}, {"m": {"one_of": 3}}, ["m"]])
+def test_a_malformed_setting_is_refused(tmp_path, setting):
+    with pytest.raises(UserError, match="setting"):
+        load_claims(claims_file(tmp_path, {**SYNTH, "setting": setting, "test": published(-39.0, tolerance=3)}))

@@ -111,3 +111,40 @@ def test_a_diverged_fit_is_reported_with_its_epoch(monkeypatch):
         KMeansNet(2, epochs=2, batch_size=16, random_state=0).fit(x)
     with pytest.raises(DivergenceError, match=r"k-meansNet \(TELL\): training diverged in epoch 1"):
         KMeansNetTELL(2, epochs=2, batch_size=16, random_state=0).fit(x)
+
+
+def test_a_tell_job_logs_its_curve_keeps_its_state_and_continues(tmp_path, monkeypatch):
+    """cluster-fit of ``kmeansnet_tell[encoder=mlp]``: the encoder is a job parameter, the history
+    reaches the summary as ``epoch_*`` rows with an ``epoch`` column, the state is kept next to the
+    predictions, and the same job with more epochs trains only the new ones."""
+    from dpbench.cluster import KMeansNetTELL
+    from dpbench.io import read_json, save_tensors
+    from dpbench.results import load_results
+    from dpbench.tasks import clustering
+
+    x, y = load_digits(return_X_y=True)
+    features = tmp_path / "features.pt"
+    save_tensors(features, {"features": torch.tensor(x[:200] / 16.0, dtype=torch.float32), "labels": torch.tensor(y[:200])})
+    model, pred, out = "kmeansnet_tell[encoder=mlp]", tmp_path / "pred.pt", tmp_path / "metrics.json"
+    params = {"epochs": 3, "batch_size": 50, "log_every": 2, "checkpoint_every": 1}
+    clustering.fit(str(features), model, 0, params, "cpu", str(pred))
+    assert (tmp_path / "pred.pt.tell.ckpt").exists()
+    clustering.evaluate(str(pred), str(features), "digits", "pixels", model, 0, str(out))
+    doc = read_json(out)
+    assert doc["params"]["encoder"] == "mlp" and doc["params"]["log_every"] == 2
+    rows = load_results([out])
+    curve = rows[rows["metric"] == "epoch_acc"]
+    assert curve["epoch"].tolist() == [2, 3]
+    final = rows[rows["metric"] == "acc"]
+    assert len(final) == 1 and final["epoch"].isna().all()
+    assert curve["value"].iloc[-1] == pytest.approx(final["value"].iloc[0])
+    assert {"loss_clu", "loss_rec", "epoch_loss_clu", "epoch_loss_rec", "epoch_nmi", "epoch_ari"} <= set(rows["metric"])
+
+    ran = []
+    real = KMeansNetTELL._epoch
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", lambda self, *a: ran.append(a[-1]) or real(self, *a))
+    clustering.fit(str(features), model, 0, {**params, "epochs": 5}, "cpu", str(pred))
+    assert ran == [3, 4]
+    clustering.evaluate(str(pred), str(features), "digits", "pixels", model, 0, str(out))
+    rows = load_results([out])
+    assert rows[rows["metric"] == "epoch_acc"]["epoch"].tolist() == [2, 3, 4, 5]

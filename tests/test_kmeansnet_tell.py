@@ -98,3 +98,109 @@ def test_conv_encoder_needs_square_images():
 )
 def test_sklearn_api(estimator, check):
     check(estimator)
+
+
+# --- long runs: checkpoints, continuation, history -------------------------------------------------
+
+
+def _fit(x, y=None, checkpoint=None, **kw):
+    params = {"n_clusters": 10, "epochs": 6, "batch_size": 100, "encoder": "mlp", "random_state": 3} | kw
+    return KMeansNetTELL(**params).fit(x, labels=y, checkpoint=checkpoint)
+
+
+def _same_run(a, b):
+    assert np.array_equal(a.labels_, b.labels_)
+    assert a.loss_history_ == b.loss_history_
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in a.history_]
+    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in b.history_]
+    sa, sb = a.network_.state_dict(), b.network_.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("encoder", ["mlp", "conv"])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(digits, tmp_path, monkeypatch, encoder):
+    x, y = digits[0][:300], digits[1][:300]
+    whole = _fit(x, y, encoder=encoder, log_every=2)
+    ckpt = tmp_path / "pred.pt.tell.ckpt"
+    real = KMeansNetTELL._epoch
+
+    def crash_in_epoch_5(self, net, opt, xx, gen, epoch):
+        if epoch == 4:
+            raise KeyboardInterrupt
+        return real(self, net, opt, xx, gen, epoch)
+
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", crash_in_epoch_5)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(x, y, ckpt, encoder=encoder, log_every=2, checkpoint_every=2)
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", real)
+    resumed = _fit(x, y, ckpt, encoder=encoder, log_every=2, checkpoint_every=2)
+    _same_run(resumed, whole)
+    assert [h["epoch"] for h in resumed.history_] == [2, 4, 6]
+
+
+def test_raising_epochs_continues_from_the_saved_epoch(digits, tmp_path, monkeypatch):
+    x, y = digits[0][:300], digits[1][:300]
+    ckpt = tmp_path / "pred.pt.tell.ckpt"
+    short = _fit(x, y, ckpt, epochs=4, log_every=2, checkpoint_every=3)
+    assert ckpt.exists()  # kept after success: it is what a longer run continues from
+    ran = []
+    real = KMeansNetTELL._epoch
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", lambda self, *a: ran.append(a[-1]) or real(self, *a))
+    longer = _fit(x, y, ckpt, epochs=6, log_every=2, checkpoint_every=3)
+    assert ran == [4, 5]  # only the two new epochs were trained
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", real)
+    _same_run(longer, _fit(x, y, epochs=6, log_every=2))
+    assert longer.history_[:2] == short.history_
+    ran.clear()
+    monkeypatch.setattr(KMeansNetTELL, "_epoch", lambda self, *a: ran.append(a[-1]) or real(self, *a))
+    again = _fit(x, y, ckpt, epochs=6, log_every=2)  # a finished run rerun: nothing to train
+    assert ran == [] and np.array_equal(again.labels_, longer.labels_)
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed_and_a_longer_one_is_not_cut(digits, tmp_path):
+    x = digits[0][:200]
+    ckpt = tmp_path / "state.ckpt"
+    _fit(x, checkpoint=ckpt, epochs=4)
+    other_seed = _fit(x, checkpoint=ckpt, epochs=2, random_state=4)  # another seed: started over
+    _same_run(other_seed, _fit(x, epochs=2, random_state=4))
+    _fit(x, checkpoint=ckpt, epochs=4, random_state=4)
+    with pytest.raises(ValueError, match=r"state.ckpt holds 4 epochs, more than the 3 asked for"):
+        _fit(x, checkpoint=ckpt, epochs=3, random_state=4)
+
+
+def test_history_logs_losses_and_scores_without_changing_the_run(digits):
+    from dpbench.metrics import clustering_scores
+
+    x, y = digits[0][:300], digits[1][:300]
+    logged = _fit(x, y, epochs=5, log_every=2)
+    assert [h["epoch"] for h in logged.history_] == [2, 4, 5]
+    last = logged.history_[-1]
+    assert (last["loss_clu"], last["loss_rec"]) == logged.loss_history_[-1]
+    assert {k: last[k] for k in ("acc", "nmi", "ari")} == clustering_scores(y, logged.labels_)
+    # per sample, sum_j (2 alpha - delta_ij s_ij) = 2 alpha k - 2 alpha cos(z, nearest centre): L_clu lies
+    # in 0.01 [(2k - 2) / k, (2k + 2) / k] (Table S1's 0.0181-0.0182 on MNIST: cosines near 0.9)
+    assert 0.01 * 18 / 10 <= last["loss_clu_eval"] <= 0.01 * 22 / 10
+    assert 0 < logged.history_[0]["seconds"] < last["seconds"]
+    plain = _fit(x, epochs=5)  # logging (eval-mode passes) changes nothing in the run
+    assert plain.loss_history_ == logged.loss_history_ and np.array_equal(plain.labels_, logged.labels_)
+    assert "acc" not in _fit(x, epochs=2, log_every=1).history_[0]  # no labels: losses only
+
+
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"log_every": -1}, {"checkpoint_every": 1.5}])
+def test_bad_settings_are_named(digits, bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        _fit(digits[0][:50], **bad)
+
+
+def test_fixed_features_train_only_the_centres_every_epoch(digits):
+    x, y = digits
+    model = _fit(x, y, encoder="none", epochs=3, log_every=1)
+    net = model.network_
+    assert model.encoder_ == "none" and net.decoder is None and list(net.encoder.parameters()) == []
+    assert model.cluster_centers_.shape == (10, 64)
+    assert all(rec == 0 for _, rec in model.loss_history_)
+    z = F.normalize(torch.as_tensor(x))
+    assert np.array_equal(model.labels_, (z @ torch.as_tensor(model.cluster_centers_).T).argmax(1).numpy())
+    # every epoch is a centre epoch: the clustering loss falls in epochs 2 and 3 as well
+    clu = [h["loss_clu_eval"] for h in model.history_]
+    assert clu[2] < clu[1] < clu[0]

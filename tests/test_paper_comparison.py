@@ -109,3 +109,19 @@ def test_how_a_number_was_read_is_marked(summary, tmp_path):
     digitized[COLUMNS.index("checked")], talk[COLUMNS.index("checked")] = "figure-digitized", "talk"
     rows, _ = table_rows(summary, load_reported(reported_csv(tmp_path, [digitized, talk])))
     assert [row.split("&")[3].strip() for row in rows] == ["Method\\_A [1] (fig.)", "Method\\_A [1] (talk)"]
+
+
+def test_a_published_number_is_set_only_against_runs_of_its_setting(summary, tmp_path):
+    summary = summary.assign(**{"param.n_atoms": 200})
+    summary.loc[summary["model"] == "sc2net", "param.n_atoms"] = 2048
+    requires = ['{"n_atoms": 2048}', '{"n_atoms": {"at_least": 4096}}', "", ""]
+    path = tmp_path / "reported.csv"
+    pd.DataFrame([row + [r] for row, r in zip(PUBLISHED, requires)], columns=[*COLUMNS, "requires"]).to_csv(path, index=False)
+    rows, _ = table_rows(summary, load_reported(path))
+    auc_a, eer_a, *_ = ([cell.strip() for cell in row.rstrip("\\ ").split("&")] for row in rows)
+    assert auc_a[6:] == ["0.760 $\\pm$ 0.010", "sc2net"]  # the only model run with 2,048 atoms
+    assert eer_a[6] == "not comparable: n\\_atoms=200, 2048 (paper: $\\geq$ 4096)"  # none was: the difference, escaped
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame([PUBLISHED[0] + ['{"n_atoms": {"above": 3}}']], columns=[*COLUMNS, "requires"]).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="requires must be a JSON mapping"):
+        load_reported(bad)

@@ -191,3 +191,17 @@ def test_anomaly_table_shows_both_conventions_and_steps_unranked():
     latex = styler.to_latex(convert_css=True)
     lista = next(line for line in latex.splitlines() if line.startswith("lista"))
     assert lista.count(r"\bfseries") == 2  # both AUCs; the step count is never "best"
+
+
+def test_the_summary_carries_each_jobs_parameters_as_columns(tmp_path):
+    params = {"m": 250, "lr_decays": [0.2, 0.02], "model_options": {"tied": False}}
+    write_result(tmp_path / "a.json", task="synthetic", dataset="d", model="lista", seed=0,
+                 records=[{"metric": "nmse_db", "value": -40.0, "layers": 16}], params=params, meta={})
+    write_result(tmp_path / "b.json", task="synthetic", dataset="d", model="fista", seed=0, records=[],
+                 params={"m": 64}, meta={}, status="diverged")
+    frame = load_results([tmp_path / "a.json", tmp_path / "b.json"])
+    assert list(frame.columns) == ["task", "dataset", "model", "seed", "metric", "value", "layers", "status",
+                                   "param.lr_decays", "param.m", "param.model_options.tied"]
+    lista, fista = frame.iloc[0], frame.iloc[1]
+    assert (lista["param.m"], json.loads(lista["param.lr_decays"]), lista["param.model_options.tied"]) == (250, [0.2, 0.02], False)
+    assert fista["status"] == "diverged" and fista["param.m"] == 64  # a failed job still says what it ran

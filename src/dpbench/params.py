@@ -17,6 +17,8 @@ COMPILE_ENV = "DPBENCH_COMPILE"  # "1": training steps run through torch.compile
 GRAPHS_ENV = "DPBENCH_CUDA_GRAPHS"
 # jobs that may share one GPU (the config's ``slots_per_gpu``, exported by the workflow; read by dpbench.gpu_slots)
 JOBS_PER_GPU_ENV = "DPBENCH_JOBS_PER_GPU"
+# summary columns holding a job's parameters: ``param.<key>`` (dpbench.results.flatten_params; read by the claims)
+PARAM_PREFIX = "param."
 
 
 class UserError(ValueError):

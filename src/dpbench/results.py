@@ -8,7 +8,10 @@ Each job writes one JSON file::
      "params": {...}, "meta": {...}}
 
 ``records`` may carry extra sweep columns (``layers``, ``features``, ...). Aggregation turns every
-record into one row ``task,dataset,model,seed,metric,value[,extra columns]`` (benchopt style).
+record into one row ``task,dataset,model,seed,metric,value[,extra columns]`` (benchopt style), and
+appends the job's parameters as columns ``param.<key>`` (nested keys joined by ``.``, lists as
+JSON): the setting each number was produced under, which the claims scorecard compares with the
+setting a paper's number holds for (:mod:`dpbench.report.claims`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,25 @@ from typing import Any
 import pandas as pd
 
 from dpbench.io import read_json, write_json
-from dpbench.params import DivergenceError
+from dpbench.params import PARAM_PREFIX, DivergenceError
 
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ["task", "dataset", "model", "seed", "metric", "value"]
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = PARAM_PREFIX) -> dict[str, Any]:
+    """A job's parameters as flat summary columns: ``{"a": {"b": 1}, "c": [1, 2]}`` ->
+    ``{"param.a.b": 1, "param.c": "[1, 2]"}`` (lists as JSON, so that a CSV cell holds them)."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            flat |= flatten_params(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            flat[f"{prefix}{key}"] = json.dumps(list(value), default=str)
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def params_hash(params: Mapping[str, Any]) -> str:
@@ -131,12 +148,14 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
         except (KeyError, TypeError) as err:
             raise ValueError(f"result file {path} lacks field {err}") from err
         status = doc.get("status", "ok")
+        params = flatten_params(doc.get("params") or {})
         if status != "ok" and not records:
-            rows.append({**ident, "metric": None, "value": None, "status": status})
+            rows.append({**ident, "metric": None, "value": None, "status": status, **params})
         for rec in records:
-            rows.append({**ident, **rec, "status": status})
+            rows.append({**ident, **rec, "status": status, **params})
     if not rows:
         raise ValueError("no result records to aggregate")
     frame = pd.DataFrame(rows)
-    extra = [c for c in frame.columns if c not in KEY_COLUMNS]
-    return frame[KEY_COLUMNS + extra]
+    extra = [c for c in frame.columns if c not in KEY_COLUMNS and not c.startswith(PARAM_PREFIX)]
+    param_columns = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
+    return frame[KEY_COLUMNS + extra + param_columns]

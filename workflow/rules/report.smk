@@ -94,6 +94,8 @@ rule claims:
         f"{RESULTS}/logs/tables/claims.log",
     benchmark:
         f"{RESULTS}/benchmarks/report/tables/claims.tsv"
+    conda:
+        DPBENCH_ENV
     params:
         claims=lambda w, input: " ".join(f"--claims {shlex.quote(path)}" for path in input.claims),
     shell:

@@ -13,7 +13,17 @@ and ``claims``, one entry per claim::
       metric: nmse_db                    # a metric of dpbench.report.specs.HIGHER_IS_BETTER
       layers: 16                         # optional: that layer count; default: the task's own
                                          # selection (the deepest layer count for sparse coders)
+      setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
+
+``setting`` is the setting the paper's number holds for (problem size, protocol, epochs, training
+steps, features...). Each key is looked up in the rows of a cell, first as a summary column (a
+record's sweep column: ``layers``, ``features``, ``protocol``...), then as the job's parameter
+``param.<key>`` (:func:`dpbench.results.flatten_params`). A value is matched as a scalar (equal;
+numbers to a relative 1e-9; lists element by element), ``{at_least: x}``, ``{at_most: x}`` or
+``{one_of: [...]}``. A cell whose rows (of the models the claim names) do not all meet it gets
+``not comparable``, its note naming each difference (``m=64 (paper: 250)``): a number made under
+another setting says nothing about the paper's, so it never ``fails``.
 
 Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
 
@@ -25,7 +35,8 @@ Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over 
 - ``spread``: the sd over seeds of ``model`` is below that of ``than`` (two seeds at least each).
 
 Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
-cell gives ``holds``, ``fails`` or ``not run`` (no such rows in the summary). A model whose seeds
+cell gives ``holds``, ``fails``, ``not comparable`` (run, but not under the claim's ``setting``) or
+``not run`` (no such rows in the summary). A model whose seeds
 all failed there (diverged) makes a claim about it ``fail``, and one it is compared with ``not run``;
 the note says which.
 """
@@ -43,14 +54,15 @@ import yaml
 
 from dpbench.params import UserError
 from dpbench.registry import parse_model
+from dpbench.report.settings import check_setting, differences
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
 from dpbench.report.tables import _column_label, metric_digits
 
 CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
-VERDICTS = ("holds", "fails", "not run")
+VERDICTS = ("holds", "fails", "not comparable", "not run")
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where"}
+_OPTIONAL_KEYS = {"layers", "where", "setting"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -84,6 +96,7 @@ class Claim:
     margin: float = 0.0
     layers: int | None = None
     where: dict[str, str] = field(default_factory=dict)
+    setting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def higher_is_better(self) -> bool:
@@ -170,6 +183,11 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     where_cols = entry.get("where") or {}
     if not isinstance(where_cols, dict):
         raise _fail(where, f"where must be a mapping of column: value, got {where_cols!r}")
+    setting = entry.get("setting") or {}
+    try:
+        check_setting(setting)
+    except UserError as err:
+        raise _fail(where, str(err)) from err
 
     test = entry["test"]
     if not isinstance(test, dict) or test.get("kind") not in KINDS:
@@ -207,7 +225,8 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     return Claim(
         id=str(entry["id"]), paper=entry["paper"], text=str(entry["claim"]), source=str(entry["source"]),
         task=entry["task"], datasets=tuple(datasets), metric=entry["metric"], kind=test["kind"],
-        layers=layers, where={str(k): str(v) for k, v in where_cols.items()}, **fields,
+        layers=layers, where={str(k): str(v) for k, v in where_cols.items()}, setting={str(k): v for k, v in setting.items()},
+        **fields,
     )
 
 
@@ -283,6 +302,13 @@ def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell
                 float(values.std()) if len(values) > 1 else math.nan, len(values), n_total)
 
 
+def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[str]:
+    """How the rows of ``cell`` (of the models the claim names) differ from the claim's ``setting``
+    (:func:`dpbench.report.settings.differences`; empty: comparable)."""
+    models = [m for m in (claim.model, claim.than) if m]
+    return differences(frame[(frame["cell"] == cell) & frame["model"].isin(models)], claim.setting)
+
+
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
     return ours - theirs if claim.higher_is_better else theirs - ours
@@ -295,6 +321,9 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
     if ours.missing or (other is not None and other.missing):
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
+    differences = setting_differences(frame, claim, cell)
+    if differences:  # before the failures: a run under another setting says nothing, even when it diverged
+        return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
         return Verdict(claim, cell, "fails", ours, other, math.nan, f"every seed of {claim.model} failed")
     if other is not None and other.failed:

@@ -11,13 +11,17 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
   number was read; ``checked``: how it was read, one of ``specs.CHECKED``: ``paper`` (printed in
   the paper itself), ``figure-digitized`` (read off its figure), ``secondary`` (read in a table that
   quotes it: say which in ``source``) or ``talk`` (a claim made in the talk this suite comes from:
-  a bound, not a measured table entry).
+  a bound, not a measured table entry);
+- ``requires`` (optional, may be left out of a row): the setting as a JSON mapping
+  (:mod:`dpbench.report.settings`, as ``claims.yaml``'s ``setting:``); our cell then counts only
+  the runs made under it, and says ``not comparable`` with the difference when none was.
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
 
 from __future__ import annotations
 
+import json
 from html import escape as html_escape
 from importlib.resources import files
 from pathlib import Path
@@ -26,11 +30,14 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
+from dpbench.params import UserError
+from dpbench.report.settings import check_setting, differences, matching
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
 from dpbench.report.tables import PLUS_MINUS, Flavour, format_cell, metric_digits, seed_stats, write_html
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
+OPTIONAL = ["requires"]
 # the mark of a published number by how it was read (none: printed in the paper)
 MARKS = {"paper": "", "secondary": "*", "figure-digitized": " (fig.)", "talk": " (talk)"}
 
@@ -52,6 +59,8 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
+    frame = frame.reindex(columns=[*COLUMNS, *OPTIONAL]).astype(object).fillna("")
+    requires = []
     for i, row in frame.iterrows():
         where = f"{path}, row {i + 1} ({row['method']} on {row['dataset']})"
         if row["task"] not in TASKS:
@@ -64,7 +73,22 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
             float(row["value"])
         except ValueError:
             raise ValueError(f"{where}: value {row['value']!r} is not a number") from None
-    return frame.astype({"value": float})
+        try:
+            setting = json.loads(row["requires"]) if row["requires"] else {}
+            check_setting(setting)
+        except (json.JSONDecodeError, UserError) as err:
+            raise ValueError(f"{where}: requires must be a JSON mapping of parameter: value ({err})") from None
+        requires.append(setting)
+    frame = frame.astype({"value": float})
+    frame["requires"] = requires
+    return frame
+
+
+def _escaped(text: str, flavour: Flavour) -> str:
+    """Plain text for the "Ours" column, which holds markup and is not escaped by the Styler."""
+    if flavour == "latex":
+        return latex_escape(text).replace("≥", "$\\geq$").replace("≤", "$\\leq$")
+    return html_escape(text) if flavour == "html" else text
 
 
 def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> tuple[str, str]:
@@ -75,6 +99,11 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
         frame = frame[frame["model"] == row["ours_model"]]
     if frame.empty:
         return "not run", row["ours_model"]
+    if row["requires"]:
+        comparable = frame[matching(frame, row["requires"])]
+        if comparable.empty:
+            return _escaped(f"not comparable: {'; '.join(differences(frame, row['requires']))}", flavour), row["ours_model"]
+        frame = comparable
     if spec.select:
         frame = FILTERS[spec.select](frame)
     stats = seed_stats(frame, spec.column, [row["metric"]])
@@ -109,7 +138,7 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Fla
             "Our model": model,
         })
     table = pd.DataFrame(rows, columns=["Task", "Dataset", "Metric", "Published method", "Setting", "Published", "Ours", "Our model"])
-    escape = latex_escape if flavour == "latex" else html_escape
+    escape = {"latex": latex_escape, "html": html_escape}.get(flavour, str)
     cited = "; ".join(f"[{i + 1}] {escape(source)}" for i, source in enumerate(sources))
     caption = (
         f"Published numbers next to ours (mean {PLUS_MINUS[flavour]} sd over seeds; our named counterpart, or our best model "
@@ -118,7 +147,8 @@ def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Fla
         f"Sources: {cited}."
     )
     plain = [c for c in table.columns if c != "Ours"]  # "Ours" holds markup (PLUS_MINUS)
-    styler = table.style.hide(axis="index").format(escape=flavour, subset=plain).format_index(escape=flavour, axis=1)
+    markup = None if flavour == "markdown" else flavour
+    styler = table.style.hide(axis="index").format(escape=markup, subset=plain).format_index(escape=markup, axis=1)
     return styler.set_caption(caption)
 
 

@@ -43,9 +43,9 @@ def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str]) -> p
     return stats.drop(columns="n_seeds")
 
 
-Flavour = Literal["latex", "html"]
+Flavour = Literal["latex", "html", "markdown"]
 # the plus-minus sign of each output format
-PLUS_MINUS: dict[str, str] = {"latex": "$\\pm$", "html": "±"}
+PLUS_MINUS: dict[str, str] = {"latex": "$\\pm$", "html": "±", "markdown": "±"}
 # the Styler's table styles in HTML (LaTeX gets booktabs rules from to_latex instead)
 HTML_STYLES = [
     {"selector": "", "props": "border-collapse: collapse; font-family: sans-serif; font-size: 0.9em;"},
@@ -82,7 +82,7 @@ def metric_digits(metric: str) -> int:
 
 PUBLISHED_LABEL = "paper @16"
 # the mark of a value from the ALISTA paper, and the caption's emphasis, in each output format
-ALISTA_MARK: dict[str, str] = {"latex": "$^a$", "html": "<sup>a</sup>"}
+ALISTA_MARK: dict[str, str] = {"latex": "$^a$", "html": "<sup>a</sup>", "markdown": "ᵃ"}
 
 
 def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame, task: str, flavour: Flavour) -> str:
@@ -110,8 +110,9 @@ def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame,
             "for m = 250, n = 500.")
 
 
-def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> Styler:
-    """The styled table of ``task`` from the tidy summary frame, its text escaped for ``flavour``."""
+def task_cells(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The cells of ``task``'s table (models x (column, metric), text in ``flavour``'s markup), which of
+    them are the best of their column (bold), and the caption."""
     spec = TASKS[task]
     frame = summary[summary["task"] == task]
     if frame.empty:
@@ -160,9 +161,25 @@ def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
         f"{'; worst: the worst seed' if spec.worst_seed else ''}; best mean per column in bold; "
         "(k/n) marks cells where only k of n seeds finished." + published_note
     )
+    return cells, bold, caption
+
+
+def task_table(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> Styler:
+    """The styled table of ``task`` from the tidy summary frame, its text escaped for ``flavour``."""
+    cells, bold, caption = task_cells(summary, task, flavour)
     styler = cells.style.apply(lambda _: np.where(bold, "font-weight: bold;", ""), axis=None)
     styler.format_index(escape=flavour, axis=0).format_index(escape=flavour, axis=1)
     return styler.set_caption(caption)
+
+
+def markdown_table(cells: pd.DataFrame, bold: pd.DataFrame | None = None, index_name: str = "") -> str:
+    """A table of text cells as Markdown (GitHub flavour): bold cells in ``**``, column levels joined by `` · ``."""
+    body = cells.copy()
+    if bold is not None:
+        body = body.where(~bold.reindex_like(body).fillna(False).astype(bool), "**" + body + "**")
+    body.columns = [" · ".join(str(part) for part in col) if isinstance(col, tuple) else str(col) for col in body.columns]
+    body.index.name = index_name or None
+    return body.to_markdown(stralign="left", disable_numparse=True)
 
 
 def write_html(styler: Styler, output: str | Path) -> None:

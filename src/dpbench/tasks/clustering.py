@@ -54,7 +54,7 @@ def _sklearn_kmeans(k: int, seed: int, device: torch.device, **p: Any) -> Any:
 MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
     "kmeans": (_kmeans, {"n_init", "max_iter", "tol"}),
     "kmeansnet": (_kmeansnet, {"tau", "tau_final", "epochs", "batch_size", "lr", "n_init"}),
-    "kmeansnet_tell": (_kmeansnet_tell, {"epochs", "batch_size", "alpha", "encoder"}),
+    "kmeansnet_tell": (_kmeansnet_tell, {"epochs", "batch_size", "alpha", "encoder", "log_every", "checkpoint_every"}),
     "sklearn_kmeans": (_sklearn_kmeans, {"n_init", "max_iter", "tol"}),
 }
 # the models that cluster NumPy arrays (scikit-learn's); the others take tensors on their device
@@ -101,8 +101,29 @@ def takes_numpy(name: str) -> bool:
     return spec.name in NUMPY_MODELS or spec.name not in MODELS
 
 
+def tell_checkpoint_path(output: str) -> str:
+    """Where a TELL run keeps its training state: next to its predictions, kept after the run so that a
+    rerun with more epochs continues it (``pred.pt`` -> ``pred.pt.tell.ckpt``)."""
+    return f"{output}.tell.ckpt"
+
+
+def _fit_tell(model: Any, x: torch.Tensor, labels: torch.Tensor, output: str, meta: dict[str, Any]) -> torch.Tensor:
+    """Train TELL (a :class:`~dpbench.cluster.KMeansNetTELL`) resumably; its history (losses and ACC/NMI/ARI
+    every ``log_every`` epochs, the true labels used for monitoring only) and final losses go into ``meta``."""
+    import torch
+
+    model.fit(x, labels=labels.numpy(), checkpoint=tell_checkpoint_path(output))
+    meta["params"]["encoder"] = model.encoder_  # the encoder that ran ('auto' resolved)
+    meta["history"] = model.history_
+    meta["loss_clu"], meta["loss_rec"] = model.loss_history_[-1]
+    return torch.as_tensor(model.labels_, dtype=torch.int64)
+
+
 def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], device_name: str, output: str) -> None:
-    """Cluster the features in ``features_path`` and save the predicted labels to ``output``."""
+    """Cluster the features in ``features_path`` and save the predicted labels to ``output``.
+
+    The run's metadata records the parameters it ran with: ``params`` updated with a variant's options
+    (``kmeansnet_tell[encoder=mlp]``), so that each is a visible job parameter."""
     import torch
 
     from dpbench.io import load_tensors, save_tensors
@@ -115,10 +136,13 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     seed_everything(seed, device)
     log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
     model = build_model(model_name, n_clusters, seed, device, params)
-    meta = run_metadata(device, seed) | {"params": params, "status": "ok"}
+    meta = run_metadata(device, seed) | {"params": {**params, **parse_model(model_name)[1]}, "status": "ok"}
     start = time.perf_counter()
     try:
-        pred = torch.as_tensor(model.fit_predict(x.numpy() if takes_numpy(model_name) else x), dtype=torch.int64)
+        if parse_model(model_name)[0].name == "kmeansnet_tell":
+            pred = _fit_tell(model, x, labels, output, meta)
+        else:
+            pred = torch.as_tensor(model.fit_predict(x.numpy() if takes_numpy(model_name) else x), dtype=torch.int64)
     except DivergenceError as err:
         # recorded, not raised: the grid goes on and the table marks this cell as failed
         log.error("%s on %s, seed %d: %s", model_name, features_path, seed, err)
@@ -153,7 +177,26 @@ def evaluate(pred_path: str, features_path: str, dataset: str, features: str, mo
     sweep = {"features": features, "starts": starts_label(meta["params"])}
     records = [{"metric": m, "value": v} | sweep for m, v in scores.items()]
     records.append({"metric": "fit_seconds", "value": meta["fit_seconds"]} | sweep)
+    records += [{"metric": m, "value": meta.pop(m)} | sweep for m in ("loss_clu", "loss_rec") if m in meta]
+    records += history_records(meta.pop("history", []), sweep)
     write_result(output, **ident, records=records, params=meta.pop("params"), meta=meta)
+
+
+# history entry key -> metric name of its records (each with an ``epoch`` column): kept apart from the
+# final ``acc``/``nmi``/``ari`` so that tables and claims read the end of the run, figures the curve
+HISTORY_METRICS = {"acc": "epoch_acc", "nmi": "epoch_nmi", "ari": "epoch_ari", "loss_clu": "epoch_loss_clu",
+                   "loss_rec": "epoch_loss_rec", "loss_clu_eval": "epoch_loss_clu_eval", "seconds": "epoch_seconds"}
+
+
+def history_records(history: list[dict[str, float]], sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """A training history (:attr:`KMeansNetTELL.history_`) as result records: metric ``epoch_<key>``
+    and an ``epoch`` column (epochs trained) for every logged quantity."""
+    return [
+        {"metric": HISTORY_METRICS[key], "value": value, "epoch": int(entry["epoch"])} | sweep
+        for entry in history
+        for key, value in entry.items()
+        if key in HISTORY_METRICS
+    ]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,116 @@
+"""Settings: the conditions a published number holds under, checked against the rows of a summary.
+
+A setting is a mapping ``{key: wanted}`` (``claims.yaml``'s ``setting:``, ``reported_results.csv``'s
+``requires``). Each key is looked up in a summary row first as a column of its own (a record's sweep
+column: ``layers``, ``features``, ``protocol``...), then as the job's parameter ``param.<key>``
+(:func:`dpbench.results.flatten_params`; nested keys joined by ``.``). ``wanted`` is a scalar (equal:
+numbers to a relative 1e-9, booleans and null as such, lists element by element), ``{at_least: x}``,
+``{at_most: x}`` or ``{one_of: [...]}``. Rows that do not meet a setting were run under another one:
+their numbers are not comparable with the paper's, and :func:`differences` says how they differ.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from dpbench.params import PARAM_PREFIX, UserError
+
+BOUNDS = ("at_least", "at_most", "one_of")
+
+
+def check_setting(setting: Any) -> None:
+    """Refuse (UserError naming the key) a malformed setting."""
+    if not isinstance(setting, dict):
+        raise UserError(f"setting must be a mapping of parameter: value, got {setting!r}")
+    for key, spec in setting.items():
+        if not isinstance(spec, dict):
+            continue
+        if len(spec) != 1 or next(iter(spec)) not in BOUNDS:
+            raise UserError(f"setting {key!r}: a mapping must be one of {{at_least: x}}, {{at_most: x}}, {{one_of: [...]}}, got {spec!r}")
+        ((bound, value),) = spec.items()
+        if bound == "one_of" and not isinstance(value, list):
+            raise UserError(f"setting {key!r}: one_of takes a list, got {value!r}")
+        if bound != "one_of" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UserError(f"setting {key!r}: {bound} takes a number, got {value!r}")
+
+
+def _equal(actual: Any, wanted: Any) -> bool:
+    """Whether a summary value (as pandas read it from the CSV) equals a setting's value."""
+    if isinstance(actual, str) and isinstance(wanted, (list, bool, type(None))):
+        try:
+            actual = json.loads(actual)
+        except json.JSONDecodeError:
+            return False
+    if wanted is None:
+        return actual is None or (isinstance(actual, float) and math.isnan(actual))
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and len(actual) == len(wanted) and all(map(_equal, actual, wanted))
+    if isinstance(wanted, bool):
+        return str(actual).lower() in (("true", "1", "1.0") if wanted else ("false", "0", "0.0"))
+    if isinstance(wanted, (int, float)):
+        try:
+            return math.isclose(float(actual), float(wanted), rel_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    return str(actual) == str(wanted)
+
+
+def meets(actual: Any, spec: Any) -> bool:
+    """Whether ``actual`` meets one setting value: a scalar, ``{at_least: x}``, ``{at_most: x}``, ``{one_of: [...]}``."""
+    if not isinstance(spec, dict):
+        return _equal(actual, spec)
+    ((bound, value),) = spec.items()
+    if bound == "one_of":
+        return any(_equal(actual, v) for v in value)
+    try:
+        number = float(actual)
+    except (TypeError, ValueError):
+        return False
+    return not math.isnan(number) and (number >= value if bound == "at_least" else number <= value)
+
+
+def spec_text(spec: Any) -> str:
+    """A setting value in a few characters: ``250``, ``≥ 3000``, ``one of [32, 64]``, ``[0.2, 0.02]``."""
+    if isinstance(spec, dict):
+        ((bound, value),) = spec.items()
+        return f"one of {value}" if bound == "one_of" else f"{'≥' if bound == 'at_least' else '≤'} {value:g}"
+    if isinstance(spec, (list, bool)) or spec is None:
+        return json.dumps(spec)
+    return f"{spec:g}" if isinstance(spec, float) else str(spec)
+
+
+def _value_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not recorded"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def column(frame: pd.DataFrame, key: str) -> str | None:
+    """The summary column holding ``key``: its own column, else ``param.<key>``, else None."""
+    return key if key in frame else f"{PARAM_PREFIX}{key}" if f"{PARAM_PREFIX}{key}" in frame else None
+
+
+def matching(frame: pd.DataFrame, setting: dict[str, Any]) -> pd.Series:
+    """Which rows of ``frame`` meet every key of ``setting`` (a key no column holds is not met)."""
+    mask = pd.Series(True, index=frame.index)
+    for key, spec in setting.items():
+        col = column(frame, key)
+        mask &= frame[col].map(lambda v, spec=spec: meets(v, spec)) if col else False
+    return mask
+
+
+def differences(rows: pd.DataFrame, setting: dict[str, Any]) -> list[str]:
+    """How ``rows`` differ from ``setting``: one ``key=ours (paper: wanted)`` per key some row does
+    not meet (``not recorded`` when no column holds it); empty when every row meets it."""
+    found = []
+    for key, spec in setting.items():
+        col = column(rows, key)
+        values = list(dict.fromkeys(rows[col].tolist())) if col else [None]
+        bad = [v for v in values if not meets(v, spec)]
+        if bad:
+            found.append(f"{key}={', '.join(_value_text(v) for v in bad)} (paper: {spec_text(spec)})")
+    return found

@@ -1,0 +1,127 @@
+"""Run records (dpbench record), the results page made from them (dpbench results-doc) and the
+configuration reference made from the schema (dpbench config-doc)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dpbench.cli import main
+from dpbench.params import UserError
+from dpbench.report.config_doc import config_page
+from dpbench.report.records import make_record
+from dpbench.report.results_doc import HEADLINE_END, HEADLINE_START, write_docs
+from dpbench.results import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "output_file\tdate\trule\tlog-file(s)\tinput-file(s)\tshellcmd\tstatus\tplan"
+
+
+def fake_snakemake(tmp_path, statuses):
+    """A stand-in for `snakemake --detailed-summary`: prints the aggregate job and each result's status."""
+    lines = [HEADER, "\t".join([str(tmp_path / "summary.csv"), "-", "aggregate", "-", ",".join(statuses), "-", "ok", "-"])]
+    lines += ["\t".join([path, "-", "synthetic", "-", "-", "-", status, "-"]) for path, status in statuses.items()]
+    script = tmp_path / "fake_snakemake.py"
+    script.write_text(f"print({chr(10).join(lines)!r})\n")
+    return [sys.executable, str(script)]
+
+
+# the synthetic protocol of the LISTA-CPSS paper (claims.yaml's setting of its claims)
+PAPER = {"m": 250, "n": 500, "p": 0.1, "n_layers": 16, "schedule": "staged", "lr_decays": [0.2, 0.02], "patience": 4000,
+         "max_steps": 200000}
+
+
+def result(tmp_path, model, seed, value):
+    path = tmp_path / "results" / f"{model}_seed{seed}.json"
+    write_result(path, task="synthetic", dataset="synthetic_noiseless", model=model, seed=seed,
+                 records=[{"metric": "nmse_db", "value": value, "layers": 16}], params=PAPER, meta={})
+    return str(path)
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """A finished two-job run: its config, its result files and a results folder with benchmark files."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "preset.yaml"
+    config.write_text(f"# A tiny run: LISTA against FISTA.\n# Second line.\nresults_dir: {tmp_path / 'results'}\n")
+    files = [result(tmp_path, "lista", 0, -40.0), result(tmp_path, "fista", 0, -5.0)]
+    bench = tmp_path / "results" / "benchmarks" / "synthetic" / "lista.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\n12.5\t0:00:12\n")
+    return config, files
+
+
+def test_a_record_keeps_the_summary_and_where_it_came_from(tmp_path, run):
+    config, files = run
+    missing = str(tmp_path / "results" / "alista_seed0.json")
+    folder = make_record("tiny", [config], runs_dir=tmp_path / "runs", wall_seconds=61.0,
+                         snakemake=fake_snakemake(tmp_path, {files[0]: "ok", files[1]: "ok", missing: "missing"}))
+    record = json.loads((folder / "run.json").read_text())
+    assert record["description"] == "A tiny run: LISTA against FISTA. Second line."
+    assert record["jobs"] == {"expected": 3, "run": 2, "missing": ["alista_seed0.json"]}
+    assert record["configfiles"][0]["path"] == str(config) and len(record["configfiles"][0]["sha256"]) == 64
+    assert record["job_seconds"] == {"synthetic": {"jobs": 1, "seconds": 12.5, "longest": 12.5}}
+    assert record["wall_seconds"] == 61.0 and record["machine"]["cores"] >= 1 and record["versions"]["pandas"]
+    summary = pd.read_csv(folder / "summary.csv")
+    assert sorted(summary["model"]) == ["fista", "lista"] and set(summary["param.m"]) == {250}
+
+
+def test_a_run_whose_results_do_not_match_its_config_is_refused(tmp_path, run):
+    config, files = run
+    with pytest.raises(UserError, match=r"(?s)1 result file\(s\) do not match the config.*lista_seed0.json \(params changed\)"):
+        make_record("tiny", [config], runs_dir=tmp_path / "runs",
+                    snakemake=fake_snakemake(tmp_path, {files[0]: "params changed", files[1]: "ok"}))
+    with pytest.raises(UserError, match="missing"):
+        make_record("tiny", [config], runs_dir=tmp_path / "runs", complete=True,
+                    snakemake=fake_snakemake(tmp_path, {files[0]: "ok", files[1]: "missing"}))
+    with pytest.raises(UserError, match="record name"):
+        make_record("../x", [config], runs_dir=tmp_path / "runs", snakemake=fake_snakemake(tmp_path, {files[0]: "ok"}))
+    assert not (tmp_path / "runs" / "tiny").exists()
+
+
+def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tmp_path, run):
+    config, files = run
+    make_record("tiny", [config], runs_dir=tmp_path / "runs", snakemake=fake_snakemake(tmp_path, dict.fromkeys(files, "ok")))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# dpbench\n\n{HEADLINE_START}\nOLD TABLE\n{HEADLINE_END}\n\nmore text\n"
+                      "<!-- results:presets -->\n<!-- /results:presets -->\n")
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny.yaml").write_text("# A tiny run.\n# Data: none (generated).\n#   snakemake --configfile tiny.yaml\nseeds: [0]\n")
+    (presets / "other.yaml").write_text("# Another preset, not recorded.\nseeds: [0]\n")
+    output, figures = tmp_path / "docs" / "results.md", tmp_path / "docs" / "figures"
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output), str(readme)]
+    write_docs(tmp_path / "runs", output, figures, readme, False, presets)
+    page = output.read_text()
+    assert "## tiny" in page and "A tiny run: LISTA against FISTA." in page
+    assert "-40.0" in page and "-5.0" in page  # our numbers, read from the record's summary
+    assert "lista-beats-fista" in page  # the scorecard of the claims on the run's tasks
+    assert (figures / "tiny" / "synthetic_nmse_vs_layers.png").stat().st_size > 0
+    assert "(figures/tiny/synthetic_nmse_vs_layers.png)" in page
+    text = readme.read_text()
+    assert "OLD TABLE" not in text and "more text" in text and "lista-beats-fista" not in text
+    assert "LISTA beats 16 iterations of FISTA" in text  # judged under the paper's problem size: in the headline
+    presets_rows = {cells[0]: cells[1:] for line in text.splitlines() if line.startswith("| `")
+                    for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    assert presets_rows["`tiny`"][:2] == ["A tiny run.", "none (generated)."]  # the presets table, from the headers
+    assert presets_rows["`tiny`"][2].startswith("not measured on") and "(docs/results.md#tiny)" in presets_rows["`tiny`"][2]
+    assert presets_rows["`other`"] == ["Another preset, not recorded.", "-", "no record yet"]
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == []
+    output.write_text(page.replace("-40.0", "-45.0"))  # a number typed by hand
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output)]
+    assert main(["results-doc", "--runs-dir", str(tmp_path / "runs"), "--output", str(output), "--figures-dir", str(figures),
+                 "--readme", str(readme), "--presets-dir", str(presets), "--check"]) == 1
+
+
+def test_the_configuration_reference_lists_every_key_of_the_schema():
+    import yaml
+
+    page = config_page(ROOT / "workflow/schemas/config.schema.yaml", ROOT / "config.yaml")
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    for key, node in schema["properties"].items():
+        assert f"`{key}`" in page
+        for sub in node.get("properties", {}):
+            assert f"`{key}.{sub}`" in page
+    assert "`synthetic.problem.m`" in page and "integer ≥ 1" in page
