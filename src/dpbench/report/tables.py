@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.registry import model_rank
-from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED, display_names
 
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
@@ -155,6 +155,8 @@ def task_cells(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                 bold.loc[model] = False
             if not cells.loc[model, key]:
                 cells.loc[model, key] = "failed"
+    names = display_names(list(cells.index))  # the registry's labels, as in every figure
+    cells, bold = cells.rename(index=names), bold.rename(index=names)
     n_seeds = int(frame["seed"].nunique())
     caption = (
         f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
