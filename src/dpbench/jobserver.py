@@ -336,13 +336,14 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def serve(path: str, watch_pid: int | None, log_path: str | None) -> None:
-    """Bind ``path``, import every command's module, then take jobs (see :class:`JobServer`)."""
+def serve(path: str, watch_pid: int | None, log_path: str | None, imports: bool = True) -> None:
+    """Bind ``path``, import every command's module (unless ``imports`` is false: each child then imports
+    what its command needs, as a job alone would), then take jobs (see :class:`JobServer`)."""
     log = open(log_path, "a", buffering=1) if log_path else sys.stderr  # noqa: SIM115 - the server's lifetime
     server = JobServer(path, watch_pid, log)  # bound first: a job that connects early waits for the imports
     start = time.perf_counter()
-    failed = preload(log)
-    server.say(f"job server on {path}, pid {os.getpid()}: imported every command's module in "
+    failed = preload(log) if imports else []
+    server.say(f"job server on {path}, pid {os.getpid()}: imported {'every' if imports else 'no'} command's module in "
                f"{time.perf_counter() - start:.1f} s{f' (failed: {failed})' if failed else ''}")
     try:
         server.serve()
@@ -374,10 +375,11 @@ class Handle:
         shutil.rmtree(Path(self.path).parent, ignore_errors=True)
 
 
-def start(log_path: str | None = None) -> Handle:
+def start(log_path: str | None = None, imports: bool = True, watch_pid: int | None = None) -> Handle:
     """Start a server for this process's jobs: it listens in a fresh private folder (mode 0700: only
     this user's jobs can reach it) and stops by itself when this process is gone. Export
-    ``{SOCKET_ENV: handle.path}`` to the jobs."""
+    ``{SOCKET_ENV: handle.path}`` to the jobs. ``imports``: see :func:`serve`; ``watch_pid``: the process
+    whose end stops the server (default: this one)."""
     import subprocess
     import tempfile
 
@@ -385,8 +387,8 @@ def start(log_path: str | None = None) -> Handle:
     path = os.path.join(folder, "socket")
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "dpbench.jobserver", "--socket", path, "--watch", str(os.getpid())]
-    command += ["--log", log_path] if log_path else []
+    command = [sys.executable, "-m", "dpbench.jobserver", "--socket", path, "--watch", str(watch_pid or os.getpid())]
+    command += (["--log", log_path] if log_path else []) + ([] if imports else ["--no-imports"])
     env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None, env=env)
     deadline = time.monotonic() + 30
@@ -402,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True, help="the Unix socket to listen on")
     parser.add_argument("--watch", type=int, help="stop when the process with this id is gone")
     parser.add_argument("--log", help="append what the server does to this file (default: stderr)")
+    parser.add_argument("--no-imports", action="store_true", help="import no command's module up front (tests)")
     args = parser.parse_args(argv)
-    serve(args.socket, args.watch, args.log)
+    serve(args.socket, args.watch, args.log, imports=not args.no_imports)
     return 0
 
 
