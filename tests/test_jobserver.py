@@ -78,7 +78,7 @@ def test_a_cancelled_job_takes_its_child_with_it(server, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != jobserver.SOCKET_ENV} | {jobserver.SOCKET_ENV: handle.path}
     job = subprocess.Popen([sys.executable, "-m", "dpbench", *args], cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while f"--output r.json" not in log.read_text() or "started" not in log.read_text().split("--output r.json")[0][-400:]:
+    while "--output r.json" not in log.read_text() or "started" not in log.read_text().split("--output r.json")[0][-400:]:
         assert time.monotonic() < deadline, "the job never reached the server"
         time.sleep(0.1)
     child = int(log.read_text().split("--output r.json")[0].rsplit("job ", 1)[1].split()[0])
