@@ -206,3 +206,11 @@ def test_parsing_a_config_with_a_class_of_your_own_imports_it(mylab, tmp_path):
     config.write_text(bad)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "has no class 'NoSuch'" in proc.stdout + proc.stderr and "rule synthetic" not in proc.stdout
+
+
+def test_the_documented_example_is_the_example_package():
+    """docs/adding-a-model.md shows examples/mylab's class as it is."""
+    page = (REPO / "docs/adding-a-model.md").read_text()
+    shown = page.split("```python\n", 1)[1].split("```", 1)[0]
+    source = (MYLAB / "mylab/models.py").read_text()
+    assert shown.strip() in source and "class LISTACPTied(SparseEncoder):" in shown

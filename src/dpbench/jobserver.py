@@ -127,18 +127,33 @@ def run_on_server(argv: list[str]) -> int | None:
 # the server's side
 
 
+# what jobs import only when they get there: PyTorch's optimisers import torch._dynamo (and SymPy with it)
+# at their first step, seconds in every training job; the metrics and data modules import theirs in the
+# functions that use them
+DEFERRED_IMPORTS = [
+    "torch._dynamo", "torch.optim", "scipy.optimize", "scipy.io", "sklearn.metrics", "sklearn.linear_model",
+    "sklearn.pipeline", "sklearn.preprocessing", "sklearn.cluster", "sklearn.decomposition", "sklearn.datasets",
+    "sklearn.feature_extraction.image", "skimage.metrics", "skimage.color", "threadpoolctl", "torchvision.datasets",
+    "torchvision.models", "PIL.Image", "matplotlib.lines",
+]
+
+
 def preload(log: Any = None) -> list[str]:
-    """Import every command's module (PyTorch, scikit-learn, pandas, matplotlib and seaborn with them),
-    so that a child starts with them; returns the modules that failed (their jobs fail as they would alone)."""
+    """Import every module of dpbench (every command's, PyTorch, scikit-learn, pandas, matplotlib and
+    seaborn with them) and :data:`DEFERRED_IMPORTS`, so that a child starts with them; nothing is
+    computed (a fork must not inherit a started thread pool). Returns the modules that failed: their
+    jobs fail as they would alone, in their own logs."""
     import importlib
+    import pkgutil
 
-    from dpbench.cli import COMMANDS
+    import dpbench
 
+    names = [m.name for m in pkgutil.walk_packages(dpbench.__path__, "dpbench.") if not m.name.endswith("__main__")]
     failed = []
-    for module in dict.fromkeys([*COMMANDS.values(), "dpbench.sparse", "dpbench.cluster", "dpbench.report.figures"]):
+    for module in [*DEFERRED_IMPORTS, *names]:
         try:
             importlib.import_module(module)
-        except Exception as err:  # the job that needs it will fail with the same error, in its own log
+        except Exception as err:  # an optional package missing, say
             failed.append(module)
             if log:
                 print(f"preload: {module}: {type(err).__name__}: {err}", file=log, flush=True)
