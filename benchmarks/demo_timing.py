@@ -91,20 +91,32 @@ def run(name: str, checkout: Path, preset: str, cores: str, keep: bool, note: st
     commands = [[*snakemake, "--cores", cores, "--configfile", preset],
                 [*snakemake, "--cores", "1", "--configfile", preset, "--report", "results/report.html"]]
     before = load_average()
-    walls, logs = [], []
+    walls, logs, cpu = [], [], 0.0
     for command in commands:
-        start = time.perf_counter()
+        start, used = time.perf_counter(), _children_cpu()
         proc = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
         walls.append(time.perf_counter() - start)
+        cpu += _children_cpu() - used
         logs.append(proc.stderr + proc.stdout)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{logs[-1][-3000:]}")
-    return write_record(name, checkout, logs[0], walls, before, load_average(), note)
+    return write_record(name, checkout, logs[0], walls, before, load_average(), note, cpu)
 
 
-def write_record(name: str, checkout: Path, log: str, walls: list[float], before: list[float], after: list[float], note: str) -> Path:
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished descendant: Snakemake, its jobs, the job server and its forks."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def write_record(name: str, checkout: Path, log: str, walls: list[float], before: list[float], after: list[float], note: str,
+                 cpu_s: float | None = None) -> Path:
     """The record of a finished run of ``checkout`` (its workflow's Snakemake log, the wall seconds of the
-    workflow and of the report, the load averages around them)."""
+    workflow and of the report, the load averages around them, the CPU seconds of the whole run if measured:
+    a measure of the work that another load on the machine hardly changes; over the cores, the least
+    wall time the run could take there)."""
     steps = _STEPS.findall(log)
     times = job_times(log, checkout / "results")
     record = {
@@ -115,6 +127,7 @@ def write_record(name: str, checkout: Path, log: str, walls: list[float], before
         "commands": ["snakemake --cores all --configfile workflow/presets/quick.yaml",
                      "snakemake --cores 1 --configfile workflow/presets/quick.yaml --report results/report.html"],
         "wall_s": {"workflow": round(walls[0], 1), "report": round(walls[1], 1), "total": round(sum(walls), 1)},
+        "cpu_s": None if cpu_s is None else round(cpu_s, 1),
         "jobs": int(steps[-1][1]) if steps else len(times),
         "benchmarked_jobs": len(times),
         "load_average_before": before,
@@ -147,6 +160,7 @@ def runs_table(records: list[tuple[dict, pd.DataFrame]]) -> str:
     rows = [{
         "run": r["name"], "date": r["date"], "commit": r["commit"], "machine": f"{r['machine']['cpu']}, {r['machine']['cores']} cores",
         "jobs": r["jobs"], "workflow (s)": r["wall_s"]["workflow"], "report (s)": r["wall_s"]["report"], "total": _minutes(r["wall_s"]["total"]),
+        "CPU (s)": "" if r.get("cpu_s") is None else r["cpu_s"],
         "load before / after": f"{r['load_average_before'][0]:g} / {r['load_average_after'][0]:g}",
         "job server": "on" if r.get("job_server") else "off", "note": r.get("note", ""),
     } for r, _ in records]

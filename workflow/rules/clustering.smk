@@ -30,7 +30,8 @@ rule cluster_fit:
         n_init=r"\d+",
     conda:
         DPBENCH_ENV
-    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
+    # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS; --cpus-per-task on SLURM): clustering.threads
+    threads: config["clustering"].get("threads", 2)
     resources:
         gpu=lambda w: int(needs_gpu(w.model)),
     params:
