@@ -29,6 +29,7 @@ This module imports only the standard library: every job imports it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -85,7 +86,8 @@ def _recv(sock: socket.socket, with_fds: bool = False) -> tuple[dict[str, Any], 
 
 def _identity() -> dict[str, str]:
     """What must match between a job and the server: the interpreter and the dpbench sources."""
-    return {"executable": os.path.realpath(sys.executable), "package": str(Path(__file__).resolve().parent)}
+    return {"executable": os.path.realpath(sys.executable), "prefix": os.path.realpath(sys.prefix),
+            "package": str(Path(__file__).resolve().parent)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -192,6 +194,8 @@ def _child(request: dict[str, Any], fds: list[int], inherited: list[socket.socke
         os.environ.clear()
         os.environ.update(request["env"])
         os.umask(int(request["umask"]))
+        extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
+        sys.path[:0] = extra  # the job's own PYTHONPATH entries, as its interpreter would have put them first
         sys.argv = ["dpbench", *request["argv"]]
         _limit_threads(request["env"])
         import logging
@@ -364,6 +368,8 @@ def serve(path: str, watch_pid: int | None, log_path: str | None, imports: bool 
         server.serve()
     finally:
         Path(path).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            Path(path).parent.rmdir()  # the private folder start() made, once empty
 
 
 # ---------------------------------------------------------------------------------------------------
