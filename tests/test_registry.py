@@ -37,6 +37,7 @@ def test_the_schema_checks_the_form_of_model_names_and_the_registry_their_meanin
         ({"synthetic": {"models": ["kmeans"]}}, "synthetic.models: model 'kmeans' cannot run here"),
         ({"images": {"params": {"listaa": {}}}}, "images.params: unknown model 'listaa'"),
         ({"anomaly": {"models": ["nosuchpackage.models:X"]}}, "cannot import module 'nosuchpackage.models'"),
+        ({"models": {"nosuchpackage.models:Y": {}}}, "config models: model 'nosuchpackage.models:Y': cannot import"),
     ]:
         with pytest.raises(UserError, match=re.escape(culprit)):
             registry.check_config_models(config)

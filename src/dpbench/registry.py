@@ -241,6 +241,11 @@ def check_config_models(config: dict[str, Any]) -> None:
     workflow validates its config against the schema (and by :func:`dpbench.tasks.jobs.load_config`):
     the schema checks the form of a name, this its meaning. A :class:`UserError` names the culprit."""
     set_model_overrides(config.get("models") or {})
+    for path in config.get("models") or {}:
+        try:
+            class_spec(path)
+        except UserError as err:
+            raise UserError(f"config models: {err}") from None
     for section, key, family, task in CONFIG_MODEL_LISTS:
         names = (config.get(section) or {}).get(key) or []
         for name in names:
