@@ -63,8 +63,9 @@ docs: setup  ## regenerate docs/results.md, its figures, the README's headline t
 	$(BIN)/python -m dpbench results-doc
 	$(BIN)/python -m dpbench config-doc
 
-bench: setup  ## speed benchmark of the sparse models (+ scikit-learn's SparseCoder) on this machine
+bench: setup  ## speed benchmark of the sparse models (+ scikit-learn's SparseCoder) and of TELL's epochs on this machine
 	$(BIN)/python -m dpbench.bench --preset
+	PYTHONPATH=src $(BIN)/python benchmarks/tell_speed.py --threads 1 2
 
 # the device check runs with the Python that has PyTorch there (.venv if present): it installs nothing
 GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))

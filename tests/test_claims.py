@@ -263,6 +263,19 @@ def test_a_setting_is_checked_on_every_model_the_claim_compares(tmp_path, summar
     assert verdict.verdict == "not comparable" and verdict.note == "epochs=2 (paper: ≥ 3000)"
 
 
+def test_setting_models_limit_the_setting_to_the_models_it_concerns(tmp_path, summary):
+    """TELL's epochs concern TELL's rows, not those of the k-means it is compared with (no epochs)."""
+    summary = with_params(summary, "lista", epochs=3001)
+    claim = {**SYNTH, "setting": {"epochs": {"at_least": 3000}}, "setting_models": ["lista"],
+             "test": {"kind": "comparison", "model": "lista", "than": "fista"}}
+    (verdict,) = evaluate(summary, load_claims(claims_file(tmp_path, claim))[1])
+    assert verdict.verdict == "holds"
+    (verdict,) = evaluate(with_params(summary, "lista", epochs=50), load_claims(claims_file(tmp_path, claim))[1])
+    assert verdict.verdict == "not comparable" and verdict.note == "epochs=50 (paper: ≥ 3000)"
+    with pytest.raises(UserError, match=r"setting_models must list models of the test \(\['fista', 'lista'\]\), got \['kmeans'\]"):
+        load_claims(claims_file(tmp_path, {**claim, "setting_models": ["kmeans"]}))
+
+
 @pytest.mark.parametrize("setting", [{"m": {"above": 3}}, {"m": {"at_least": "x"}}, {"m": {"one_of": 3}}, ["m"]])
 def test_a_malformed_setting_is_refused(tmp_path, setting):
     with pytest.raises(UserError, match="setting"):

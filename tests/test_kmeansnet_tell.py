@@ -89,6 +89,18 @@ def test_conv_encoder_needs_square_images():
     assert isinstance(TELLNetwork(60, 3, 0.001, "auto").encoder[1], torch.nn.Linear)
     with pytest.raises(ValueError, match="square images"):
         TELLNetwork(60, 3, 0.001, "conv")
+    with pytest.raises(ValueError, match="encoder must be 'auto', 'conv', 'mlp' or 'none', got 'cnn'"):
+        TELLNetwork(64, 3, 0.001, "cnn")
+
+
+def test_colour_images_get_tells_three_channel_conv_autoencoder():
+    """NetConv(channel=3) as TELL runs it on CIFAR: 3 x 32 x 32 pixels, channel-major; inner 16 x 8 x 8."""
+    torch.manual_seed(0)
+    net = TELLNetwork(3 * 32 * 32, 10, 0.001, "auto").eval()
+    assert net.kind == "conv" and net.encoder[1].in_channels == 3 and net.encoder[-1].in_features == 256
+    assert net.encoder[-3].in_features == 16 * 8 * 8
+    x = torch.rand(4, 3 * 32 * 32)
+    assert net.decoder(net.encode(x)).shape == x.shape
 
 
 @parametrize_with_checks(
@@ -124,10 +136,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(digits, tmp_path
     ckpt = tmp_path / "pred.pt.tell.ckpt"
     real = KMeansNetTELL._epoch
 
-    def crash_in_epoch_5(self, net, opt, xx, gen, epoch):
-        if epoch == 4:
+    def crash_in_epoch_5(self, *args):
+        if args[-1] == 4:
             raise KeyboardInterrupt
-        return real(self, net, opt, xx, gen, epoch)
+        return real(self, *args)
 
     monkeypatch.setattr(KMeansNetTELL, "_epoch", crash_in_epoch_5)
     with pytest.raises(KeyboardInterrupt):
@@ -204,3 +216,29 @@ def test_fixed_features_train_only_the_centres_every_epoch(digits):
     # every epoch is a centre epoch: the clustering loss falls in epochs 2 and 3 as well
     clu = [h["loss_clu_eval"] for h in model.history_]
     assert clu[2] < clu[1] < clu[0]
+
+
+def test_fixed_features_take_the_written_out_gradient_of_the_autograd_step(digits, monkeypatch):
+    """The fast centre epoch on fixed codes is main.py's autograd step (l. 109-133), up to rounding."""
+    x = digits[0]
+
+    def autograd_epoch(self, net, opt, z, generator, epoch):
+        weight, batch = net.cluster_layer.weight, min(self.batch_size, len(z))
+        perm = torch.randperm(len(z), generator=generator)
+        total = 0.0
+        for step in range(len(z) // batch):
+            clu, rec = net.losses(z[perm[step * batch : (step + 1) * batch]], train_encoder=False)
+            opt.zero_grad()
+            (clu + rec).backward()
+            weight.grad = F.normalize(weight.grad, dim=1) * 0.2 * self.alpha
+            opt.step()
+            net.normalize_centers()
+            total += float(clu.detach())
+        return total / (len(z) // batch), 0.0
+
+    fast = _fit(x, encoder="none", epochs=4, batch_size=50)
+    monkeypatch.setattr(KMeansNetTELL, "_fixed_epoch", autograd_epoch)
+    slow = _fit(x, encoder="none", epochs=4, batch_size=50)
+    assert np.allclose(fast.cluster_centers_, slow.cluster_centers_, atol=1e-5)
+    assert np.array_equal(fast.labels_, slow.labels_)
+    assert np.allclose(fast.loss_history_, slow.loss_history_, rtol=1e-5)

@@ -18,6 +18,7 @@ the steps already done.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -136,3 +137,48 @@ class StepProgress:
             for path in self.path.parent.glob(f"{self.path.name}.*.ckpt"):
                 path.unlink(missing_ok=True)
             self.path.unlink(missing_ok=True)
+
+
+class EpochCheckpoint(TrainingCheckpoint):
+    """A checkpoint of an epoch-based training loop that can be continued with more epochs.
+
+    Saved every ``every`` epochs (0: never in between) and after the last epoch, and kept after the
+    run: the same job rerun with a larger epoch count resumes from it. Its fingerprint must therefore
+    leave out the epoch count (and anything else that does not change the trajectory). The saved
+    progress holds ``epoch`` (epochs done) plus whatever the loop adds (histories).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], every: int, fingerprint: str) -> None:
+        super().__init__(path, every_seconds=float("inf"), fingerprint=fingerprint)
+        self.every = every
+
+    def resume(self, objects: dict[str, Any], generators: list[torch.Generator | None], epochs: int) -> dict[str, Any] | None:
+        """Restore the saved state (see :meth:`restore`); an error naming the file when it holds more
+        epochs than ``epochs`` (a shorter run would have to discard it)."""
+        progress = self.restore(objects, generators)
+        if progress is not None and int(progress["epoch"]) > epochs:
+            raise ValueError(
+                f"checkpoint {self.path} holds {int(progress['epoch'])} epochs, more than the {epochs} asked for; "
+                "raise epochs to continue it, or delete it to train a shorter run"
+            )
+        return progress
+
+    def after_epoch(self, done: int, epochs: int, objects: dict[str, Any], generators: list[torch.Generator | None], progress: dict[str, Any]) -> None:
+        """Save after epoch ``done`` (1-based) if it is a multiple of ``every`` or the last one."""
+        if (self.every and done % self.every == 0) or done == epochs:
+            self.maybe_save(objects, generators, {"epoch": done, **progress}, force=True)
+
+
+def data_digest(x: torch.Tensor) -> str:
+    """A short hash of a tensor's values (part of a checkpoint's fingerprint: the data trained on)."""
+    return hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def training_generators(device: torch.device, generator: torch.Generator) -> list[torch.Generator]:
+    """The random generators a training loop draws from: its own (shuffling) and the global ones of
+    the CPU and, on a GPU, of that device (initialisation, dropout), so that a resumed run draws the
+    same numbers as an uninterrupted one."""
+    generators = [generator, torch.default_generator]
+    if device.type == "cuda":
+        generators.append(torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()])
+    return generators

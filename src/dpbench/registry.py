@@ -105,6 +105,7 @@ class DatasetSpec:
     labelled: bool = True
     cnn_features: bool = False  # can be clustered on ResNet-50 features (colour or greyscale images)
     notes: str = ""
+    raw_from: str | None = None  # reads the raw files of this other dataset (one download serves both)
 
 
 _IMAGE_TASKS = ("clustering", "images")
@@ -116,6 +117,8 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("mnist_test", _IMAGE_TASKS, cnn_features=True, notes="MNIST's 10,000 test images, read from a local folder"),
         DatasetSpec("cifar10", _IMAGE_TASKS, cnn_features=True),
         DatasetSpec("cifar100_coarse", _IMAGE_TASKS, cnn_features=True, notes="CIFAR-100 with its 20 superclasses"),
+        DatasetSpec("cifar100_per_superclass", ("clustering",), raw_from="cifar100_coarse",
+                    notes="CIFAR-100, each superclass's 5 fine classes clustered apart (TELL, JMLR 2022, Tables 2-3)"),
         DatasetSpec("sample_patches", ("images",), labelled=False, notes="8x8 patches of scikit-learn's photographs"),
         DatasetSpec("ucsd_ped1", ("anomaly",)),
         DatasetSpec("ucsd_ped2", ("anomaly",)),

@@ -137,15 +137,15 @@ def metrics_table(results: list[Path]) -> str:
         messages = {json.loads(p.read_text()).get("message") for p in results}
         return f"no metrics: the run {', '.join(sorted(set(frame['status'])))} ({'; '.join(m for m in messages if m)})"
     frame = frame[frame["status"] == "ok"]
-    keys = ["task", *[c for c in ("layers", "features") if c in frame and frame[c].notna().any()]]
-    # metrics recorded at every sweep value (NMSE per layer) in one table, the others (the steps trained,
-    # recorded once) in a second
+    # metrics recorded at every sweep value (NMSE per layer, ACC per logged epoch) in one table, the others
+    # (the steps trained, the final scores, recorded once) in a second
     counts = frame.groupby("metric")["value"].count()
     swept = counts[counts == counts.max()].index
     parts = []
     for rows in (frame[frame["metric"].isin(swept)], frame[~frame["metric"].isin(swept)]):
         if rows.empty:
             continue
+        keys = ["task", *[c for c in ("layers", "epoch", "features") if c in rows and rows[c].notna().all()]]
         table = rows.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
         table.columns.name = None
         parts.append(pd.DataFrame(table).to_markdown(index=False, floatfmt=".4g"))

@@ -3,14 +3,13 @@ CLUSTER_DIR = f"{RESULTS}/{CLUSTER_JOB}"
 
 
 def clustering_results():
-    cfg = config["clustering"]
-    runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
+    # pixels, ResNet-50 features and the codes of TELL's pretrained autoencoders (dpbench.tasks.jobs.cluster_runs);
+    # each model's seeds: clustering.model_seeds, else the task's
     return [
         CLUSTER_DIR.format(dataset=d, features=f, model=m, n_init=n, seed=s) + "/metrics.json"
-        for d, f in runs
-        for m in cfg["models"]
+        for d, f, m in jobs.cluster_runs(config)
         for n in jobs.cluster_starts(config, m)
-        for s in task_seeds("clustering")
+        for s in jobs.cluster_seeds(config, m)
     ]
 
 
@@ -58,3 +57,28 @@ rule cluster_evaluate:
     shell:
         "{DPBENCH} cluster-evaluate --pred {input.pred:q} --features {input.features:q} --dataset {wildcards.dataset}"
         " --feature-kind {wildcards.features} --model {wildcards.model:q} --seed {wildcards.seed} --output {output:q} 2> {log:q}"
+
+
+# TELL's Table 4: the codes of TELL's autoencoder, pretrained by reconstruction alone; its training state is kept
+# next to the output (<output>.ae.ckpt), so that raising the epochs continues the pretraining
+rule ae_features:
+    input:
+        rules.prepare.output,
+    output:
+        f"{DATA}/features/{{dataset}}/{{features}}.pt",
+    log:
+        f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    wildcard_constraints:
+        features="ae_mlp|ae_conv",
+    conda:
+        DPBENCH_ENV
+    threads: 2  # torch threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
+    resources:
+        gpu=1,
+    params:
+        hp=lambda w: jobs.dumps(jobs.autoencoder_params(config, w.features)),
+        device=lambda w: job_device(True),
+        speed=lambda w: speed_flags(True),
+    shell:
+        "{DPBENCH} {params.speed} features --input {input:q} --kind {wildcards.features} --params '{params.hp}'"
+        " --device {params.device} --output {output:q} 2> {log:q}"

@@ -50,6 +50,8 @@ rule features:
         f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/data/features/{{dataset}}/{{features}}.tsv"
+    wildcard_constraints:
+        features="pixels|resnet50",  # ae_mlp / ae_conv: rule ae_features (clustering.smk)
     conda:
         DPBENCH_ENV
     # pixels: a reshape; resnet50: image decoding + the network (torch threads on CPU). Capped by

@@ -27,14 +27,15 @@ def mlp_autoencoder(dim: int, latent: int) -> tuple[nn.Module, nn.Module]:
     return encoder, decoder
 
 
-def conv_autoencoder(side: int, latent: int) -> tuple[nn.Module, nn.Module]:
-    """TELL's ``NetConv`` encoder and decoder for 1 x side x side images (``model.py`` l. 85-123;
-    paper Sec. 4: conv(16,3,1,1)-conv(32,3,2,1)-conv(32,3,1,1)-conv(16,3,2,1)-fc(256)-fc(10), batch
-    norm after each convolution, ReLU except at the end, mirrored decoder with a sigmoid output)."""
+def conv_autoencoder(side: int, latent: int, channels: int = 1) -> tuple[nn.Module, nn.Module]:
+    """TELL's ``NetConv`` encoder and decoder for ``channels`` x side x side images (``model.py``
+    l. 79-123; ``NetConv(channel=1, inner_dim=784)`` on MNIST, ``channel=3`` on CIFAR; paper Sec. 4:
+    conv(16,3,1,1)-conv(32,3,2,1)-conv(32,3,1,1)-conv(16,3,2,1)-fc(256)-fc(10), batch norm after each
+    convolution, ReLU except at the end, mirrored decoder with a sigmoid output)."""
     inner = 16 * (side // 4) ** 2
     encoder = nn.Sequential(
-        nn.Unflatten(1, (1, side, side)),
-        nn.Conv2d(1, 16, 3, stride=1, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Unflatten(1, (channels, side, side)),
+        nn.Conv2d(channels, 16, 3, stride=1, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.Conv2d(32, 32, 3, stride=1, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.Conv2d(32, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
@@ -45,25 +46,33 @@ def conv_autoencoder(side: int, latent: int) -> tuple[nn.Module, nn.Module]:
         nn.ConvTranspose2d(16, 32, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.ConvTranspose2d(32, 32, 3, stride=1, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.ConvTranspose2d(16, 1, 3, stride=1, padding=1), nn.Sigmoid(), nn.Flatten(1),
+        nn.ConvTranspose2d(16, channels, 3, stride=1, padding=1), nn.Sigmoid(), nn.Flatten(1),
     )
     return encoder, decoder
 
 
-def square_image_side(dim: int) -> int | None:
-    """The side s when ``dim`` = s * s with s a multiple of 4 (NetConv's two stride-2 layers), else None."""
-    side = math.isqrt(dim)
-    return side if side * side == dim and side % 4 == 0 else None
+def image_shape(dim: int) -> tuple[int, int] | None:
+    """(channels, side) when ``dim`` features are a grayscale (1 x s x s) or colour (3 x s x s) image
+    with s a multiple of 4 (NetConv's two stride-2 layers), else None. Pixels are channel-major, as
+    ``PreparedDataset.flat`` lays them out."""
+    for channels in (1, 3):
+        if dim % channels == 0:
+            side = math.isqrt(dim // channels)
+            if side * side * channels == dim and side % 4 == 0:
+                return channels, side
+    return None
 
 
 def resolve_encoder(encoder: str, dim: int) -> str:
-    """The encoder a run uses: ``auto`` is ``conv`` for square grayscale images (as TELL's ``main.py``
-    does on MNIST), ``mlp`` otherwise; ``conv`` on other inputs is an error naming the input size."""
-    side = square_image_side(dim)
+    """The encoder a run uses: ``auto`` is ``conv`` for square grayscale or colour images (as TELL
+    does on MNIST and CIFAR), ``mlp`` otherwise; ``conv`` on other inputs is an error naming the input size."""
+    shape = image_shape(dim)
     if encoder == "auto":
-        return "conv" if side is not None else "mlp"
-    if encoder == "conv" and side is None:
-        raise ValueError(f"encoder 'conv' needs square images with a side divisible by 4; got {dim} features")
+        return "conv" if shape is not None else "mlp"
+    if encoder == "conv" and shape is None:
+        raise ValueError(
+            f"encoder 'conv' needs square images (1 or 3 channels) with a side divisible by 4; got {dim} features"
+        )
     if encoder not in ("conv", "mlp", "none"):
         raise ValueError(f"encoder must be 'auto', 'conv', 'mlp' or 'none', got {encoder!r}")
     return encoder
@@ -74,4 +83,7 @@ def build_autoencoder(encoder: str, dim: int, latent: int) -> tuple[nn.Module, n
     kind = resolve_encoder(encoder, dim)
     if kind == "none":
         raise ValueError("encoder 'none' has no autoencoder")
-    return conv_autoencoder(square_image_side(dim), latent) if kind == "conv" else mlp_autoencoder(dim, latent)
+    if kind == "conv":
+        channels, side = image_shape(dim)
+        return conv_autoencoder(side, latent, channels)
+    return mlp_autoencoder(dim, latent)

@@ -40,11 +40,11 @@ prediction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +54,10 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from dpbench.checkpoint import TrainingCheckpoint
+from dpbench.checkpoint import EpochCheckpoint, data_digest, training_generators
 from dpbench.cluster.autoencoders import build_autoencoder, resolve_encoder
 from dpbench.metrics import clustering_scores
-from dpbench.runtime import DivergenceError
+from dpbench.runtime import DivergenceError, compile_requested
 
 log = logging.getLogger(__name__)
 
@@ -115,19 +115,33 @@ class TELLNetwork(nn.Module):
         return clu, rec
 
 
+Losses = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+
+
+def speed_setup(net: TELLNetwork, device: torch.device, compile: bool) -> Losses:
+    """Lay ``net`` out for speed on ``device`` and return the loss function its training steps call:
+    the same computation, rounded differently. The convolutional autoencoder goes channels-last
+    (oneDNN's fastest convolutions and transposed convolutions on the CPU; measured by
+    ``benchmarks/tell_speed.py``); with ``compile`` (the config's ``compile: true``), the losses run
+    through ``torch.compile``."""
+    if net.kind == "conv" and device.type == "cpu":
+        net.to(memory_format=torch.channels_last)
+    return torch.compile(net.losses) if compile else net.losses
+
+
 class KMeansNetTELL(ClusterMixin, BaseEstimator):
     """Scikit-learn estimator training :class:`TELLNetwork` as TELL's ``main.py`` does.
 
     Parameters: ``n_clusters``; ``epochs`` (the authors ran 3001); ``batch_size`` (256; capped at
-    the number of samples); ``alpha`` (0.001); ``encoder`` ('auto': NetConv for square grayscale
-    images, Net otherwise; or 'conv' / 'mlp' / 'none'); ``log_every`` (epochs between entries of
+    the number of samples); ``alpha`` (0.001); ``encoder`` ('auto': NetConv for square images of 1 or
+    3 channels, Net otherwise; or 'conv' / 'mlp' / 'none'); ``log_every`` (epochs between entries of
     ``history_``; 0: none); ``checkpoint_every`` (epochs between saved states when :meth:`fit` gets a
     checkpoint path; 0: only after the last epoch); ``random_state`` (int; None is 0) seeds the
     initialisation, the shuffling and dropout; ``device``. Inputs are expected in [0, 1] (the decoder
     ends in a sigmoid).
 
     Learned attributes: ``network_``, ``encoder_`` (the encoder used), ``cluster_centers_`` (k x 10,
-    unit rows, in the latent space), ``labels_``, ``loss_history_`` (mean training clustering and
+    unit rows, in the latent space; k x d for encoder 'none'), ``labels_``, ``loss_history_`` (mean training clustering and
     reconstruction loss of every epoch, as ``main.py`` l. 136-138 prints them), ``history_`` (one dict
     per logged epoch: ``epoch``, ``loss_clu``, ``loss_rec``, ``loss_clu_eval``, ``seconds`` (training
     time so far) and, with monitoring labels, ``acc``, ``nmi``, ``ari``), ``n_features_in_``.
@@ -175,7 +189,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             net = TELLNetwork(x.shape[1], self.n_clusters, self.alpha, self.encoder).to(device)
             ckpt = None
             if checkpoint is not None:
-                ckpt = TrainingCheckpoint(checkpoint, every_seconds=math.inf, fingerprint=self._fingerprint(x, seed, net.kind))
+                ckpt = EpochCheckpoint(checkpoint, self.checkpoint_every, self._fingerprint(x, seed, net.kind))
             self._train(net, x, generator, labels, ckpt)
         self.encoder_ = net.kind
         self.network_ = net.eval()
@@ -186,8 +200,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
     def _fingerprint(self, x: torch.Tensor, seed: int, kind: str) -> str:
         """What a saved state must match to be resumed: the data and every setting but the epoch
         count and the logging/saving intervals."""
-        digest = hashlib.sha256(x.detach().cpu().numpy().tobytes()).hexdigest()[:16]
-        setting = {"model": "kmeansnet_tell/1", "shape": list(x.shape), "data": digest, "n_clusters": self.n_clusters,
+        setting = {"model": "kmeansnet_tell/1", "shape": list(x.shape), "data": data_digest(x), "n_clusters": self.n_clusters,
                    "batch_size": self.batch_size, "alpha": self.alpha, "encoder": kind, "seed": seed}
         return json.dumps(setting, sort_keys=True)
 
@@ -197,43 +210,45 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         x: torch.Tensor,
         generator: torch.Generator,
         labels: np.ndarray | None,
-        ckpt: TrainingCheckpoint | None,
+        ckpt: EpochCheckpoint | None,
     ) -> None:
         """``main.py`` l. 101-151: alternate epochs, Adadelta, drop_last batches; log and save."""
+        losses = speed_setup(net, x.device, compile_requested())
+        # fixed features: their codes z = normalize(x) once, not once per batch (the same rows)
+        codes = F.normalize(x) if net.fixed_features else x
         opt = torch.optim.Adadelta(net.parameters())
         state = {"network": net, "optimizer": opt}
-        generators = [generator, torch.default_generator]
-        if x.device.type == "cuda":
-            generators.append(torch.cuda.default_generators[x.device.index if x.device.index is not None else torch.cuda.current_device()])
+        generators = training_generators(x.device, generator)
         self.loss_history_: list[tuple[float, float]] = []
         self.history_: list[dict[str, float]] = []
         seconds, start = 0.0, 0
-        progress = ckpt.restore(state, generators) if ckpt is not None else None
+        progress = ckpt.resume(state, generators, self.epochs) if ckpt is not None else None
         if progress is not None:
             start, seconds = int(progress["epoch"]), float(progress["seconds"])
-            if start > self.epochs:
-                raise ValueError(
-                    f"KMeansNetTELL: checkpoint {ckpt.path} holds {start} epochs, more than the {self.epochs} asked for; "
-                    "raise epochs to continue it, or delete it to train a shorter run"
-                )
             self.loss_history_ = [tuple(v) for v in progress["loss_history"]]
             self.history_ = [dict(h) for h in progress["history"]]
             log.info("TELL: continuing from epoch %d of %d (checkpoint %s)", start, self.epochs, ckpt.path)
         for epoch in range(start, self.epochs):
             begin = time.perf_counter()
-            clu, rec = self._epoch(net, opt, x, generator, epoch)
+            clu, rec = self._epoch(net, losses, opt, codes, generator, epoch)
             seconds += time.perf_counter() - begin
             self.loss_history_.append((clu, rec))
             done = epoch + 1
             if self.log_every and (done % self.log_every == 0 or done == self.epochs):
                 self.history_.append(self._log_entry(net, x, labels, done, seconds))
-            if ckpt is not None and ((self.checkpoint_every and done % self.checkpoint_every == 0) or done == self.epochs):
-                progress = {"epoch": done, "seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
-                ckpt.maybe_save(state, generators, progress, force=True)
+            if ckpt is not None:
+                history = {"seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
+                ckpt.after_epoch(done, self.epochs, state, generators, history)
 
-    def _epoch(self, net: TELLNetwork, opt: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator, epoch: int) -> tuple[float, float]:
-        """One epoch (``main.py`` l. 102-138): its mean clustering and reconstruction losses."""
-        centre_epoch = epoch % 2 == 0 or net.fixed_features
+    def _epoch(
+        self, net: TELLNetwork, losses: Losses, opt: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator, epoch: int
+    ) -> tuple[float, float]:
+        """One epoch (``main.py`` l. 102-138): its mean clustering and reconstruction losses
+        (``losses``: ``net.losses`` as :func:`speed_setup` prepared it; with fixed features ``x`` holds
+        their unit-length codes and :meth:`_fixed_epoch` runs the epoch)."""
+        if net.fixed_features:
+            return self._fixed_epoch(net, opt, x, generator, epoch)
+        centre_epoch = epoch % 2 == 0
         weight = net.cluster_layer.weight
         n = len(x)
         batch = min(self.batch_size, n)
@@ -242,7 +257,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
         sums = x.new_zeros(2)  # the two losses summed on the device: read back (and checked) once per epoch
         net.train()
         for step in range(steps):
-            clu, rec = net.losses(x[perm[step * batch : (step + 1) * batch]], train_encoder=not centre_epoch)
+            clu, rec = losses(x[perm[step * batch : (step + 1) * batch]], train_encoder=not centre_epoch)
             loss = clu + rec
             opt.zero_grad()
             loss.backward()
@@ -258,6 +273,33 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             raise DivergenceError(f"k-meansNet (TELL): training diverged in epoch {epoch + 1}: mean losses {clu_mean}, {rec_mean}")
         log.debug("TELL epoch %d/%d: clu %.6g rec %.6g", epoch + 1, self.epochs, clu_mean, rec_mean)
         return clu_mean, rec_mean
+
+    def _fixed_epoch(self, net: TELLNetwork, opt: torch.optim.Optimizer, z: torch.Tensor, generator: torch.Generator, epoch: int) -> tuple[float, float]:
+        """A centre epoch on fixed codes ``z`` (unit rows), with the gradient written out instead of
+        taken by autograd: the same steps as :meth:`_epoch` at a fraction of the per-step cost (the
+        layer is 10 x 10; autograd's bookkeeping was most of a step). L_clu = c mean_{i,j}(2 alpha -
+        delta_ij W_j^T z_i) with c = 0.01 / alpha has dL/dW_j = -c / (B k) sum_i delta_ij z_i, and
+        ``main.py`` l. 127-129 keeps only its row direction, times 0.2 alpha: the positive factor
+        c / (B k) drops out of the normalisation."""
+        weight = net.cluster_layer.weight
+        n, k = len(z), weight.shape[0]
+        batch = min(self.batch_size, n)
+        steps = n // batch
+        perm = torch.randperm(n, generator=generator).to(z.device)
+        total = z.new_zeros(())
+        for step in range(steps):
+            zb = z[perm[step * batch : (step + 1) * batch]]
+            with torch.no_grad():
+                scores = zb @ weight.T
+                hard = F.one_hot(torch.softmax(scores, dim=1).argmax(1), k).to(scores.dtype)
+                total += 0.01 / self.alpha * (2.0 * self.alpha - hard * scores).mean()
+                weight.grad = F.normalize(-(hard.T @ zb), dim=1) * 0.2 * self.alpha
+            opt.step()
+            net.normalize_centers()
+        clu_mean = float(total) / steps
+        if not math.isfinite(clu_mean):
+            raise DivergenceError(f"k-meansNet (TELL): training diverged in epoch {epoch + 1}: mean losses {clu_mean}, 0.0")
+        return clu_mean, 0.0
 
     def _log_entry(self, net: TELLNetwork, x: torch.Tensor, labels: np.ndarray | None, epoch: int, seconds: float) -> dict[str, float]:
         """The history entry of ``epoch``: training losses, eval-mode clustering loss, scores."""

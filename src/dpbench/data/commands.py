@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
 from dpbench.data.datasets import DATASETS, copy_local_mnist, load_prepared, prepare_dataset
-from dpbench.data.features import FEATURES, WeightsUnavailableError, extract_features
+from dpbench.data.features import FEATURES, TRAINED_FEATURES, WeightsUnavailableError, extract_features
 from dpbench.io import save_tensors
-from dpbench.params import UserError
+from dpbench.params import UserError, parse_params
 from dpbench.runtime import resolve_device
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,20 @@ def _prepare(args: argparse.Namespace) -> None:
 
 def _features(args: argparse.Namespace) -> None:
     data = load_prepared(args.input)
+    params = parse_params(args.params)
+    # a trained kind keeps its training state next to its output: a longer pretraining continues it
+    checkpoint = f"{args.output}.ae.ckpt" if args.kind in TRAINED_FEATURES else None
     try:
-        feats = extract_features(data, args.kind, resolve_device(args.device), pretrained=not args.random_weights)
+        feats, meta = extract_features(data, args.kind, resolve_device(args.device), pretrained=not args.random_weights,
+                                       params=params, checkpoint=checkpoint)
     except WeightsUnavailableError as err:
         raise UserError(str(err)) from err
-    save_tensors(args.output, {"features": feats, "labels": data.labels})
+    except ValueError as err:
+        raise UserError(f"features {args.kind!r} of {args.input}: {err}") from err
+    out = {"features": feats, "labels": data.labels, "meta_json": json.dumps(meta)}
+    if data.groups is not None:  # clustered group by group (cifar100_per_superclass)
+        out["groups"] = data.groups
+    save_tensors(args.output, out)
     log.info("wrote %s: %d x %d %s features", args.output, *feats.shape, args.kind)
 
 
@@ -64,5 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", required=True, choices=FEATURES)
     p.add_argument("--device", default="auto")
     p.add_argument("--random-weights", action="store_true", help="random CNN weights (tests only)")
+    p.add_argument("--params", default="{}", help="ae_mlp / ae_conv: the pretraining's epochs, batch_size, seed, checkpoint_every (JSON)")
     p.add_argument("--output", required=True)
     p.set_defaults(func=_features)

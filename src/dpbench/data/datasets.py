@@ -1,7 +1,8 @@
 """Image datasets, prepared once into a cached tensor file that later jobs read.
 
 A prepared file holds ``images`` (uint8, N x C x H x W), ``labels`` (int64, N), ``scale`` (the
-value of a white pixel: 255, or 16 for scikit-learn's digits) and ``split`` (0 = train, 1 = test).
+value of a white pixel: 255, or 16 for scikit-learn's digits) and ``split`` (0 = train, 1 = test);
+a dataset clustered group by group also holds ``groups`` (int64, N: the group of each image).
 
 Sources:
 - ``digits``: scikit-learn's bundled handwritten digits (1,797 real 8x8 images), offline.
@@ -11,6 +12,10 @@ Sources:
   ``t10k-*-idx?-ubyte.gz`` files (checked against their official md5s).
 - ``cifar10``: torchvision CIFAR-10, train and test merged (60,000 images).
 - ``cifar100_coarse``: torchvision CIFAR-100 with its 20 superclass (coarse) labels.
+- ``cifar100_per_superclass``: TELL's CIFAR-100 protocol (Peng et al., JMLR 2022, Sec. 4.2 and Tables
+  2-3): the 60,000 images with their 100 fine labels, grouped by superclass (``groups``), so that each
+  superclass's 3,000 images (5 fine classes) are clustered apart into 5 clusters. Read from the same
+  raw files as ``cifar100_coarse``.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class PreparedDataset:
     labels: torch.Tensor  # int64, N
     split: torch.Tensor  # int8, N: 0 train, 1 test
     scale: float
+    groups: torch.Tensor | None = None  # int64, N: the group each image is clustered within (None: one group)
 
     @property
     def n_classes(self) -> int:
@@ -132,8 +138,9 @@ def _cifar10(raw_dir: Path, download: bool) -> dict[str, object]:
     return {"images": images.transpose(0, 3, 1, 2), "labels": labels, "split": split, "scale": 255.0}
 
 
-def _cifar100_coarse(raw_dir: Path, download: bool) -> dict[str, object]:
-    """CIFAR-100 with the 20 superclass labels, read from the batches torchvision verified."""
+def _cifar100(raw_dir: Path, download: bool) -> dict[str, np.ndarray]:
+    """CIFAR-100's train and test parts merged: images (N x 3 x 32 x 32), fine and coarse (superclass)
+    labels, split; the coarse labels read from the batches torchvision verified."""
     from torchvision.datasets import CIFAR100
 
     parts = [CIFAR100(root=str(raw_dir), train=train, download=download) for train in (True, False)]
@@ -142,9 +149,24 @@ def _cifar100_coarse(raw_dir: Path, download: bool) -> dict[str, object]:
         for file_name, _ in files:
             with open(Path(raw_dir) / CIFAR100.base_folder / file_name, "rb") as fh:
                 coarse.extend(pickle.load(fh, encoding="latin1")["coarse_labels"])
-    images = np.concatenate([p.data for p in parts]).transpose(0, 3, 1, 2)
-    split = np.concatenate([np.full(len(p.targets), i, dtype=np.int8) for i, p in enumerate(parts)])
-    return {"images": images, "labels": np.asarray(coarse), "split": split, "scale": 255.0}
+    return {
+        "images": np.concatenate([p.data for p in parts]).transpose(0, 3, 1, 2),
+        "fine": np.concatenate([np.asarray(p.targets) for p in parts]),
+        "coarse": np.asarray(coarse),
+        "split": np.concatenate([np.full(len(p.targets), i, dtype=np.int8) for i, p in enumerate(parts)]),
+    }
+
+
+def _cifar100_coarse(raw_dir: Path, download: bool) -> dict[str, object]:
+    """CIFAR-100 with the 20 superclass labels."""
+    data = _cifar100(raw_dir, download)
+    return {"images": data["images"], "labels": data["coarse"], "split": data["split"], "scale": 255.0}
+
+
+def _cifar100_per_superclass(raw_dir: Path, download: bool) -> dict[str, object]:
+    """CIFAR-100 with its 100 fine labels, grouped by superclass (TELL's protocol, see the module docstring)."""
+    data = _cifar100(raw_dir, download)
+    return {"images": data["images"], "labels": data["fine"], "groups": data["coarse"], "split": data["split"], "scale": 255.0}
 
 
 DATASETS: dict[str, Callable[[Path, bool], dict[str, object]]] = {
@@ -153,6 +175,7 @@ DATASETS: dict[str, Callable[[Path, bool], dict[str, object]]] = {
     "mnist_test": _mnist_test,
     "cifar10": _cifar10,
     "cifar100_coarse": _cifar100_coarse,
+    "cifar100_per_superclass": _cifar100_per_superclass,
 }
 
 
@@ -169,6 +192,8 @@ def prepare_dataset(name: str, raw_dir: str | Path, output: str | Path, download
         "split": torch.as_tensor(np.asarray(arrays["split"]), dtype=torch.int8),
         "scale": float(arrays["scale"]),
     }
+    if "groups" in arrays:
+        prepared["groups"] = torch.as_tensor(np.asarray(arrays["groups"]), dtype=torch.int64)
     save_tensors(output, prepared)
     log.info("wrote %s: %d images of shape %s", output, len(prepared["labels"]), tuple(prepared["images"].shape[1:]))
     return PreparedDataset(**prepared)
@@ -182,4 +207,7 @@ def load_prepared(path: str | Path) -> PreparedDataset:
         raise ValueError(f"prepared dataset {path} lacks fields {sorted(missing)}")
     if len(blob["images"]) != len(blob["labels"]):
         raise ValueError(f"prepared dataset {path}: {len(blob['images'])} images but {len(blob['labels'])} labels")
+    unknown = set(blob) - {"images", "labels", "split", "scale", "groups"}
+    if unknown:
+        raise ValueError(f"prepared dataset {path} has unknown fields {sorted(unknown)}")
     return PreparedDataset(**blob)

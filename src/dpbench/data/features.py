@@ -1,12 +1,17 @@
-"""Feature extraction: raw pixels, or the penultimate layer of an ImageNet-pretrained CNN.
+"""Feature extraction: raw pixels, the penultimate layer of an ImageNet-pretrained CNN, or the codes
+of TELL's autoencoders pretrained by reconstruction alone.
 
 The k-meansNet paper's headline CIFAR results cluster CNN features rather than pixels; we use
-torchvision's ResNet-50 (2048-d global-pooled features).
+torchvision's ResNet-50 (2048-d global-pooled features). TELL's Table 4 (JMLR 2022, p. 17) clusters
+the fixed features of its fully connected (``ae_mlp``) and convolutional (``ae_conv``) autoencoders
+(:mod:`dpbench.cluster.pretrain`).
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +21,9 @@ from dpbench.progress import progress
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("pixels", "resnet50")
+FEATURES = ("pixels", "resnet50", "ae_mlp", "ae_conv")
+# kinds that are learned from the dataset itself (a training job with parameters, a resumable state)
+TRAINED_FEATURES = ("ae_mlp", "ae_conv")
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -64,10 +71,27 @@ def cnn_features(
     return torch.cat(out)
 
 
-def extract_features(data: PreparedDataset, kind: str, device: torch.device, pretrained: bool = True) -> torch.Tensor:
-    """Features of kind ``pixels`` or ``resnet50`` for every image of ``data`` (N x d, float32)."""
+def extract_features(
+    data: PreparedDataset,
+    kind: str,
+    device: torch.device,
+    pretrained: bool = True,
+    params: dict[str, Any] | None = None,
+    checkpoint: str | Path | None = None,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Features of kind ``kind`` (:data:`FEATURES`) for every image of ``data`` (N x d, float32) and
+    what produced them (for ``ae_*``: the pretraining parameters and reconstruction loss per epoch).
+    ``params`` and ``checkpoint`` are those of the autoencoder's pretraining (``ae_*`` only)."""
+    if kind not in TRAINED_FEATURES and params:
+        raise ValueError(f"feature kind {kind!r} takes no parameters, got {sorted(params)}")
     if kind == "pixels":
-        return data.flat()
+        return data.flat(), {}
     if kind == "resnet50":
-        return cnn_features(data, resnet50_backbone(pretrained), device)
+        return cnn_features(data, resnet50_backbone(pretrained), device), {}
+    if kind in TRAINED_FEATURES:
+        from dpbench.cluster.pretrain import AE_DEFAULTS, AE_KINDS, encode_all, pretrain_autoencoder
+
+        x = data.flat().to(device)
+        net, history = pretrain_autoencoder(x, AE_KINDS[kind], params, checkpoint)
+        return encode_all(net, x), {"params": {**AE_DEFAULTS, **(params or {})}, "reconstruction_loss": history}
     raise ValueError(f"unknown feature kind {kind!r}; known: {', '.join(FEATURES)}")

@@ -14,6 +14,7 @@ and ``claims``, one entry per claim::
       layers: 16                         # optional: that layer count; default: the task's own
                                          # selection (the deepest layer count for sparse coders)
       setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
+      setting_models: [kmeansnet_tell]   # optional: the models whose rows must meet it (default: both)
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
 
 ``setting`` is the setting the paper's number holds for (problem size, protocol, epochs, training
@@ -23,7 +24,9 @@ record's sweep column: ``layers``, ``features``, ``protocol``...), then as the j
 numbers to a relative 1e-9; lists element by element), ``{at_least: x}``, ``{at_most: x}`` or
 ``{one_of: [...]}``. A cell whose rows (of the models the claim names) do not all meet it gets
 ``not comparable``, its note naming each difference (``m=64 (paper: 250)``): a number made under
-another setting says nothing about the paper's, so it never ``fails``.
+another setting says nothing about the paper's, so it never ``fails``. ``setting_models`` limits the
+check to some of the claim's models: a setting of TELL's epochs says nothing of the k-means rows it
+is compared with, which have no epochs.
 
 Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
 
@@ -62,7 +65,7 @@ CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
 VERDICTS = ("holds", "fails", "not comparable", "not run")
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where", "setting"}
+_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -97,6 +100,7 @@ class Claim:
     layers: int | None = None
     where: dict[str, str] = field(default_factory=dict)
     setting: dict[str, Any] = field(default_factory=dict)
+    setting_models: tuple[str, ...] = ()  # the models whose rows must meet ``setting`` (empty: every model named)
 
     @property
     def higher_is_better(self) -> bool:
@@ -207,6 +211,11 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
                 raise _fail(where, str(err)) from err
 
     fields: dict[str, Any] = {"model": test["model"], "than": test.get("than")}
+    setting_models = entry.get("setting_models") or []
+    named = {test["model"], test.get("than")}
+    if not isinstance(setting_models, list) or not set(setting_models) <= named:
+        raise _fail(where, f"setting_models must list models of the test ({sorted(m for m in named if m)}), got {setting_models!r}")
+    fields["setting_models"] = tuple(setting_models)
     if test["kind"] == "published":
         if test["checked"] not in CHECKED:
             raise _fail(where, f"checked must be one of {list(CHECKED)}, got {test['checked']!r}")
@@ -306,7 +315,7 @@ def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell
 def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[str]:
     """How the rows of ``cell`` (of the models the claim names) differ from the claim's ``setting``
     (:func:`dpbench.report.settings.differences`; empty: comparable)."""
-    models = [m for m in (claim.model, claim.than) if m]
+    models = list(claim.setting_models) or [m for m in (claim.model, claim.than) if m]
     return differences(frame[(frame["cell"] == cell) & frame["model"].isin(models)], claim.setting)
 
 

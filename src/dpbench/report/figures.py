@@ -21,6 +21,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
 from dpbench.registry import model_names  # noqa: E402
+from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip  # noqa: E402
 from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers, display_names, ordered_models  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
@@ -279,7 +280,12 @@ def gate_means_vs_layer(frame: pd.DataFrame) -> plt.Figure:
 
 # task -> {figure name: function of the task's rows}
 FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
-    "clustering": {"clustering_scores": clustering_bars, "clustering_seeds": clustering_seeds},
+    "clustering": {
+        "clustering_scores": clustering_bars,
+        "clustering_seeds": clustering_seeds,
+        "clustering_curves": accuracy_vs_epochs,
+        "clustering_initialisation": initialisation_strip,
+    },
     "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers, "synthetic_gates": gate_means_vs_layer},
     "classification_unsupervised": {
         "classification_unsupervised_accuracy": accuracy_bars,

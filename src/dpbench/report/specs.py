@@ -120,7 +120,7 @@ TASKS: dict[str, TaskSpec] = {
         ["acc", "nmi", "ari", "fit_seconds"],
         column=["dataset", "features", "starts"],
         worst_seed=True,
-        figures=["clustering_scores", "clustering_seeds"],
+        figures=["clustering_scores", "clustering_seeds", "clustering_curves", "clustering_initialisation"],
     ),
     "synthetic": TaskSpec(
         "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers", "synthetic_gates"]

@@ -107,15 +107,24 @@ def tell_checkpoint_path(output: str) -> str:
     return f"{output}.tell.ckpt"
 
 
-def _fit_tell(model: Any, x: torch.Tensor, labels: torch.Tensor, output: str, meta: dict[str, Any]) -> torch.Tensor:
-    """Train TELL (a :class:`~dpbench.cluster.KMeansNetTELL`) resumably; its history (losses and ACC/NMI/ARI
-    every ``log_every`` epochs, the true labels used for monitoring only) and final losses go into ``meta``."""
+def _fit_predict(
+    model_name: str, x: torch.Tensor, labels: torch.Tensor, seed: int, device: torch.device, params: dict[str, Any],
+    output: str, meta: dict[str, Any], group: int | None = None,
+) -> torch.Tensor:
+    """Fit ``model_name`` with as many clusters as ``x`` has classes and return its labels. TELL
+    trains resumably (its state next to ``output``, one per group), and its history (losses and
+    ACC/NMI/ARI every ``log_every`` epochs, the true labels used for monitoring only) and final losses
+    go into ``meta``."""
     import torch
 
-    model.fit(x, labels=labels.numpy(), checkpoint=tell_checkpoint_path(output))
+    n_clusters = int(labels.max()) + 1 if group is None else len(torch.unique(labels))
+    model = build_model(model_name, n_clusters, seed, device, params)
+    if parse_model(model_name)[0].name != "kmeansnet_tell":
+        return torch.as_tensor(model.fit_predict(x.numpy() if takes_numpy(model_name) else x), dtype=torch.int64)
+    model.fit(x, labels=labels.numpy(), checkpoint=tell_checkpoint_path(output if group is None else f"{output}.group{group}"))
     meta["params"]["encoder"] = model.encoder_  # the encoder that ran ('auto' resolved)
-    meta["history"] = model.history_
-    meta["loss_clu"], meta["loss_rec"] = model.loss_history_[-1]
+    meta.setdefault("history", []).extend(h | ({} if group is None else {"group": group}) for h in model.history_)
+    meta.setdefault("final_losses", []).append(model.loss_history_[-1])
     return torch.as_tensor(model.labels_, dtype=torch.int64)
 
 
@@ -123,26 +132,33 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     """Cluster the features in ``features_path`` and save the predicted labels to ``output``.
 
     The run's metadata records the parameters it ran with: ``params`` updated with a variant's options
-    (``kmeansnet_tell[encoder=mlp]``), so that each is a visible job parameter."""
+    (``kmeansnet_tell[encoder=mlp]``), so that each is a visible job parameter. A feature file with
+    ``groups`` (``cifar100_per_superclass``) is clustered group by group, each group into as many
+    clusters as it has classes (TELL's CIFAR-100 protocol); the final losses are then means over groups."""
     import torch
 
     from dpbench.io import load_tensors, save_tensors
     from dpbench.runtime import resolve_device, run_metadata, seed_everything, synchronize
 
     data = load_tensors(features_path)
-    x, labels = data["features"], data["labels"]
-    n_clusters = int(labels.max()) + 1
+    x, labels, groups = data["features"], data["labels"], data.get("groups")
     device = resolve_device(device_name)
     seed_everything(seed, device)
-    log.info("fitting %s (k=%d) on %s: %d x %d, seed %d, %s", model_name, n_clusters, features_path, *x.shape, seed, device)
-    model = build_model(model_name, n_clusters, seed, device, params)
+    log.info("fitting %s on %s: %d x %d, seed %d, %s", model_name, features_path, *x.shape, seed, device)
+    build_model(model_name, 2, seed, device, params)  # unknown names and hyperparameters fail before any work
     meta = run_metadata(device, seed) | {"params": {**params, **parse_model(model_name)[1]}, "status": "ok"}
     start = time.perf_counter()
     try:
-        if parse_model(model_name)[0].name == "kmeansnet_tell":
-            pred = _fit_tell(model, x, labels, output, meta)
+        if groups is None:
+            pred = _fit_predict(model_name, x, labels, seed, device, params, output, meta)
         else:
-            pred = torch.as_tensor(model.fit_predict(x.numpy() if takes_numpy(model_name) else x), dtype=torch.int64)
+            pred = torch.empty(len(x), dtype=torch.int64)
+            for g in torch.unique(groups).tolist():
+                idx = torch.nonzero(groups == g).squeeze(1)
+                log.info("group %d: %d samples, %d classes", g, len(idx), len(torch.unique(labels[idx])))
+                pred[idx] = _fit_predict(model_name, x[idx], labels[idx], seed, device, params, output, meta, group=g)
+        if "final_losses" in meta:
+            meta["loss_clu"], meta["loss_rec"] = (float(v) for v in torch.tensor(meta.pop("final_losses")).double().mean(0))
     except DivergenceError as err:
         # recorded, not raised: the grid goes on and the table marks this cell as failed
         log.error("%s on %s, seed %d: %s", model_name, features_path, seed, err)
@@ -161,21 +177,34 @@ def starts_label(params: dict[str, Any]) -> str:
 
 def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
     """Score saved predictions against the true labels and write the per-job result file."""
+    import torch
+
     from dpbench.io import load_tensors
     from dpbench.metrics import clustering_scores
     from dpbench.results import write_result
 
     pred = load_tensors(pred_path)
-    labels = load_tensors(features_path)["labels"]
+    feature_file = load_tensors(features_path)
+    labels = feature_file["labels"]
     meta = json.loads(pred["meta_json"])
+    made = json.loads(feature_file.get("meta_json", "{}"))
+    if "params" in made:  # learned features (ae_*): how they were pretrained, as job parameters param.pretrain.<key>
+        meta["params"]["pretrain"] = made["params"]
+        meta["pretrain_final_loss"] = made["reconstruction_loss"][-1]
     ident = {"task": "clustering", "dataset": dataset, "model": model, "seed": seed}
     if meta.pop("status") != "ok":
         write_result(output, **ident, records=[], params=meta.pop("params"), meta=meta, status="diverged", message=meta["message"])
         return
-    scores = clustering_scores(labels.numpy(), pred["pred"].numpy())
-    log.info("%s %s/%s seed %d: %s", model, dataset, features, seed, scores)
     sweep = {"features": features, "starts": starts_label(meta["params"])}
-    records = [{"metric": m, "value": v} | sweep for m, v in scores.items()]
+    groups = feature_file.get("groups")
+    if groups is None:
+        scores, records = clustering_scores(labels.numpy(), pred["pred"].numpy()), []
+    else:  # TELL's CIFAR-100 protocol: each group scored apart (group_* records), the cell is their mean
+        per_group = {g: clustering_scores(labels[groups == g].numpy(), pred["pred"][groups == g].numpy()) for g in torch.unique(groups).tolist()}
+        scores = {m: sum(s[m] for s in per_group.values()) / len(per_group) for m in next(iter(per_group.values()))}
+        records = [{"metric": f"group_{m}", "value": v, "group": g} | sweep for g, s in per_group.items() for m, v in s.items()]
+    log.info("%s %s/%s seed %d: %s", model, dataset, features, seed, scores)
+    records += [{"metric": m, "value": v} | sweep for m, v in scores.items()]
     records.append({"metric": "fit_seconds", "value": meta["fit_seconds"]} | sweep)
     records += [{"metric": m, "value": meta.pop(m)} | sweep for m in ("loss_clu", "loss_rec") if m in meta]
     records += history_records(meta.pop("history", []), sweep)
@@ -193,6 +222,7 @@ def history_records(history: list[dict[str, float]], sweep: dict[str, Any]) -> l
     and an ``epoch`` column (epochs trained) for every logged quantity."""
     return [
         {"metric": HISTORY_METRICS[key], "value": value, "epoch": int(entry["epoch"])} | sweep
+        | ({"group": entry["group"]} if "group" in entry else {})
         for entry in history
         for key, value in entry.items()
         if key in HISTORY_METRICS

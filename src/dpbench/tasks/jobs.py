@@ -16,7 +16,7 @@ import yaml
 
 from dpbench.external import MODELS_ENV
 from dpbench.params import UserError
-from dpbench.registry import check_config_models, model_spec, options_for
+from dpbench.registry import DATASETS, check_config_models, model_spec, options_for, parse_model
 from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
@@ -87,7 +87,8 @@ def raw_dir(config: dict[str, Any], dataset: str) -> str:
     """Where a dataset's raw files live: ``mnist_test`` reads a local folder, the rest download."""
     if dataset == "mnist_test":
         return config["mnist_test_dir"]
-    return f"{config['data_dir']}/raw/{dataset}"
+    spec = DATASETS.get(dataset)
+    return f"{config['data_dir']}/raw/{spec.raw_from if spec is not None and spec.raw_from else dataset}"
 
 
 def synthetic_snr(config: dict[str, Any], dataset: str) -> float | None:
@@ -113,6 +114,39 @@ def cluster_params(config: dict[str, Any], model: str, n_init: int) -> dict[str,
     """A clustering job's hyperparameters: the model's configured ones plus the job's ``n_init``."""
     params = options_for(config["clustering"].get("params", {}), model)
     return {**params, "n_init": int(n_init)} if model_spec(model).restarts else params
+
+
+def cluster_seeds(config: dict[str, Any], model: str) -> list[int]:
+    """The seeds of a clustering model: its entry in ``clustering.model_seeds`` (e.g. one seed for a
+    long end-to-end TELL run), else the task's seeds."""
+    return config["clustering"].get("model_seeds", {}).get(model, task_seeds(config, "clustering"))
+
+
+def learns_encoder(config: dict[str, Any], model: str) -> bool:
+    """Whether ``model`` is TELL trained end to end (an encoder learned from the images): any
+    ``kmeansnet_tell`` whose encoder (its variant's option, else its configured one) is not ``none``."""
+    if parse_model(model)[0].name != "kmeansnet_tell":
+        return False
+    return {**cluster_params(config, model, 1), **parse_model(model)[1]}.get("encoder", "auto") != "none"
+
+
+def autoencoder_params(config: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The pretraining parameters of autoencoder feature kind ``kind`` (``ae_mlp``, ``ae_conv``): the
+    shared ``clustering.autoencoders.params`` updated with the kind's own entry."""
+    cfg = config["clustering"].get("autoencoders", {})
+    return {**cfg.get("params", {}), **cfg.get(kind, {})}
+
+
+def cluster_runs(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every (dataset, features, model) cell of the clustering grid: each model on the raw pixels of
+    ``datasets`` and on the ResNet-50 features of ``cnn_features``; every model but end-to-end TELL
+    (:func:`learns_encoder`: it learns its own autoencoder from images) on the codes of TELL's
+    autoencoders (``autoencoders.kinds``) of ``autoencoders.datasets`` (TELL's Table 4)."""
+    cfg = config["clustering"]
+    ae = cfg.get("autoencoders", {})
+    runs = [(d, "pixels") for d in cfg["datasets"]] + [(d, "resnet50") for d in cfg.get("cnn_features", [])]
+    runs += [(d, kind) for d in ae.get("datasets", []) for kind in ae.get("kinds", [])]
+    return [(d, f, m) for d, f in runs for m in cfg["models"] if not (f.startswith("ae_") and learns_encoder(config, m))]
 
 
 def images_layers(config: dict[str, Any]) -> str:

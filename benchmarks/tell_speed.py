@@ -1,0 +1,137 @@
+"""Seconds per epoch of TELL (k-meansNet as its authors train it) on the whole MNIST, per encoder,
+thread count and speed setting (a script, not a test; ``make bench`` runs it).
+
+One epoch of the whole MNIST is 273 training steps of batch 256 (``main.py``: 70,000 images,
+drop_last) plus, every ``log_every`` epochs, one encoding pass over the 70,000 images. The script
+times training steps of :class:`dpbench.cluster.kmeansnet_tell.TELLNetwork` exactly as
+:meth:`KMeansNetTELL._epoch` runs them (alternating centre and encoder steps), with the settings
+compared *interleaved* in one process (round-robin blocks of steps, median per setting), so that
+other load on a shared CPU hits every setting alike; and the encoding pass at several batch sizes.
+Settings: ``eager`` (the code before the speed work: contiguous NCHW tensors, no compile),
+``tuned`` (what :func:`dpbench.cluster.kmeansnet_tell.speed_setup` picks: channels-last for the
+convolutional autoencoder), ``compile`` (tuned + ``torch.compile`` of the loss, what the config's
+``compile: true`` asks for). Timing does not depend on pixel values, so inputs are uniform noise of
+MNIST's shape unless ``--mnist`` names a prepared feature file.
+
+    python benchmarks/tell_speed.py --encoders mlp conv --threads 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from dpbench.cluster.kmeansnet_tell import TELLNetwork, speed_setup
+
+STEPS_PER_EPOCH = 70_000 // 256
+SETTINGS = ("eager", "tuned", "compile")
+
+
+def make_step(encoder: str, setting: str, x: torch.Tensor) -> Callable[[int], None]:
+    """One training step of TELL (``KMeansNetTELL._epoch``'s body) under ``setting``; step i trains
+    the centres when i is even, the encoder when odd, on batch i of ``x``."""
+    torch.manual_seed(0)
+    net = TELLNetwork(x.shape[1], 10, 0.001, encoder)
+    losses = net.losses if setting == "eager" else speed_setup(net, torch.device("cpu"), compile=setting == "compile")
+    opt = torch.optim.Adadelta(net.parameters())
+    weight = net.cluster_layer.weight
+    n_batches = len(x) // 256
+
+    def step(i: int) -> None:
+        j = i % n_batches
+        clu, rec = losses(x[j * 256 : (j + 1) * 256], train_encoder=i % 2 == 1)
+        opt.zero_grad()
+        (clu + rec).backward()
+        if i % 2 == 1:
+            weight.grad.zero_()
+        else:
+            weight.grad = F.normalize(weight.grad, dim=1) * 0.2 * net.alpha
+        opt.step()
+        net.normalize_centers()
+
+    step.net = net  # type: ignore[attr-defined]
+    return step
+
+
+def time_training(encoder: str, settings: list[str], x: torch.Tensor, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median seconds per step of each setting over ``rounds`` interleaved blocks of ``steps`` steps,
+    and the first two steps' time (warm-up; with compile, the compilation)."""
+    stepper, warmup, times = {}, {}, {s: [] for s in settings}
+    for s in settings:
+        stepper[s] = make_step(encoder, s, x)
+        start = time.perf_counter()
+        stepper[s](0), stepper[s](1)
+        warmup[s] = time.perf_counter() - start
+    for r in range(rounds):
+        for s in settings:
+            start = time.perf_counter()
+            for i in range(steps):
+                stepper[s](2 + r * steps + i)
+            times[s].append((time.perf_counter() - start) / steps)
+    return {s: (statistics.median(times[s]), warmup[s]) for s in settings}
+
+
+@torch.no_grad()
+def time_encoding(encoder: str, x: torch.Tensor, batches: list[int]) -> dict[int, float]:
+    """Seconds of one eval-mode pass (encode, score, argmax) over ``x`` per batch size (tuned)."""
+    net = TELLNetwork(x.shape[1], 10, 0.001, encoder)
+    speed_setup(net, torch.device("cpu"), compile=False)
+    net.eval()
+    out = {}
+    for b in batches:
+        start = time.perf_counter()
+        for i in range(0, len(x), b):
+            net.cluster_layer(net.encode(x[i : i + b])).argmax(1)
+        out[b] = time.perf_counter() - start
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved blocks per setting (median)")
+    parser.add_argument("--eval-batches", nargs="*", type=int, default=[512, 4096, 16384])
+    parser.add_argument("--mnist", help="a feature file of 'dpbench features' (default: noise of MNIST's shape)")
+    args = parser.parse_args(argv)
+    if args.mnist:
+        from dpbench.io import load_tensors
+
+        x = load_tensors(args.mnist)["features"].float()
+    else:
+        x = torch.rand(70_000, 784, generator=torch.Generator().manual_seed(0))
+    print(f"TELL speed, whole MNIST ({len(x)} x {x.shape[1]}), {STEPS_PER_EPOCH} steps of 256 an epoch; "
+          f"median of {args.rounds} interleaved blocks of {args.steps} steps", file=sys.stderr)
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for encoder in args.encoders:
+            timed = time_training(encoder, args.settings, x[: 256 * 20], args.steps, args.rounds)
+            for s, (step_s, warm_s) in timed.items():
+                rows.append({"encoder": encoder, "threads": threads, "setting": s, "ms_per_step": 1e3 * step_s,
+                             "s_per_epoch": step_s * STEPS_PER_EPOCH, "warmup_s": warm_s})
+            for b, seconds in time_encoding(encoder, x, args.eval_batches).items():
+                rows.append({"encoder": encoder, "threads": threads, "setting": f"eval pass, batch {b}", "s_per_epoch": seconds})
+            print(f"  {encoder}, {threads} thread(s): done", file=sys.stderr)
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    print(table.to_markdown(index=False, floatfmt=".3g"))
+    for (encoder, threads), part in table[table["setting"].isin(SETTINGS)].groupby(["encoder", "threads"]):
+        base = part.set_index("setting")["s_per_epoch"]
+        if "eager" in base:
+            gains = ", ".join(f"{s} {base['eager'] / base[s]:.2f}x" for s in base.index if s != "eager")
+            print(f"{encoder}, {threads} thread(s): before {base['eager']:.1f} s/epoch; after: {gains}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
