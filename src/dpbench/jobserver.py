@@ -37,6 +37,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,17 +141,20 @@ DEFERRED_IMPORTS = [
 ]
 
 
-def preload(log: Any = None) -> list[str]:
+def preload(log: Any = None, between: Callable[[], None] | None = None) -> list[str]:
     """Import every module of dpbench (every command's, PyTorch, scikit-learn, pandas, matplotlib and
     seaborn with them) and :data:`DEFERRED_IMPORTS`, so that a child starts with them; nothing is
-    computed (a fork must not inherit a started thread pool). Returns the modules that failed: their
-    jobs fail as they would alone, in their own logs."""
+    computed (a fork must not inherit a started thread pool). ``between()`` runs after each module
+    (the server takes the jobs already waiting: they start with what is imported so far and import
+    the rest themselves). Returns the modules that failed: their jobs fail as they would alone, in
+    their own logs."""
     import importlib
     import pkgutil
 
     import dpbench
 
     names = [m.name for m in pkgutil.walk_packages(dpbench.__path__, "dpbench.") if not m.name.endswith("__main__")]
+    names.sort(key=lambda name: not name.startswith(("dpbench.data", "dpbench.tasks.anomaly")))  # a run's first jobs
     failed = []
     for module in [*DEFERRED_IMPORTS, *names]:
         try:
@@ -159,6 +163,8 @@ def preload(log: Any = None) -> list[str]:
             failed.append(module)
             if log:
                 print(f"preload: {module}: {type(err).__name__}: {err}", file=log, flush=True)
+        if between is not None:
+            between()
     return failed
 
 
@@ -244,25 +250,30 @@ class JobServer:
         self.listener.listen(128)
         self.jobs: dict[int, _Job] = {}
         self.stopping = False
+        import selectors
+
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
 
     def say(self, text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", file=self.log, flush=True)
 
+    def poll(self, timeout: float = 0.0) -> None:
+        """Take the jobs waiting (forking each), notice cancelled ones and reap the ended, waiting at most
+        ``timeout`` seconds for something to happen."""
+        for key, _ in self.selector.select(timeout=timeout):
+            if key.data is None:
+                self._accept(self.selector)
+            else:
+                self._job_connection_event(self.selector, key.data)
+        self._reap(self.selector)
+
     def serve(self) -> None:
         """Take jobs until told to stop (SIGTERM) or until the process to watch is gone."""
-        import selectors
-
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        selector = selectors.DefaultSelector()
-        selector.register(self.listener, selectors.EVENT_READ, None)
         try:
             while not self.stopping:
-                for key, _ in selector.select(timeout=0.02):
-                    if key.data is None:
-                        self._accept(selector)
-                    else:
-                        self._job_connection_event(selector, key.data)
-                self._reap(selector)
+                self.poll(timeout=0.02)
                 if self.watch_pid and not _alive(self.watch_pid):
                     self.say(f"process {self.watch_pid} is gone: stopping")
                     break
@@ -361,7 +372,7 @@ def serve(path: str, watch_pid: int | None, log_path: str | None, imports: bool 
     log = open(log_path, "a", buffering=1) if log_path else sys.stderr  # noqa: SIM115 - the server's lifetime
     server = JobServer(path, watch_pid, log)  # bound first: a job that connects early waits for the imports
     start = time.perf_counter()
-    failed = preload(log) if imports else []
+    failed = preload(log, between=server.poll) if imports else []
     server.say(f"job server on {path}, pid {os.getpid()}: imported {'every' if imports else 'no'} command's module in "
                f"{time.perf_counter() - start:.1f} s{f' (failed: {failed})' if failed else ''}")
     try:
@@ -370,6 +381,8 @@ def serve(path: str, watch_pid: int | None, log_path: str | None, imports: bool 
         Path(path).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             Path(path).parent.rmdir()  # the private folder start() made, once empty
+        log.flush()
+        os._exit(0)  # nothing to tear down: an interpreter that imported PyTorch & co. takes seconds to exit
 
 
 # ---------------------------------------------------------------------------------------------------
