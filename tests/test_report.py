@@ -172,8 +172,10 @@ def test_synthetic_table_and_figure_carry_the_published_curves(tmp_path):
     import matplotlib.pyplot as plt
     plt.close(fig)
 
-    # a run on another problem gets no published curve, and its panel says why
+    # a run on another problem gets no published curve nor column, and its panel and caption say why
     small = frame.assign(**{"param.m": 64, "param.n": 128})
+    styler = task_table(small, "synthetic")
+    assert "paper @16" not in str(styler.data.columns) and "m = 64, n = 128" in styler.caption
     fig = FIGURES["synthetic"]["synthetic_nmse_vs_layers"](small)
     assert not [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() in ("--", "-.")]
     notes = [t.get_text() for ax in fig.axes for t in ax.texts]

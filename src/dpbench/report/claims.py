@@ -400,7 +400,7 @@ def reference_text(v: Verdict) -> str:
     other = v.other
     assert other is not None
     side = Verdict(claim, v.cell, v.verdict, other, None, v.delta)
-    return f"{claim.than}: {ours_text(side)}"
+    return f"{model_label(claim.than)}: {ours_text(side)}"
 
 
 def margin_text(v: Verdict) -> str:

@@ -161,34 +161,13 @@ def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
     return grid.figure
 
 
-# the problem the published NMSE curves were drawn for (reference_curves.csv): m x n dictionary, Bernoulli(p) codes
-PUBLISHED_PROBLEM = {"m": 250, "n": 500, "p": 0.1}
-
-
-def same_problem(rows: pd.DataFrame, problem: dict[str, float] = PUBLISHED_PROBLEM) -> tuple[bool, str]:
-    """Whether every run in ``rows`` solved ``problem`` (their ``param.<key>`` columns), and if not, how
-    they differ (``m = 64, n = 128``); rows without those columns cannot be said to."""
-    differ, unknown = [], []
-    for key, value in problem.items():
-        column = f"param.{key}"
-        if column not in rows or rows[column].isna().all():
-            unknown.append(key)
-            continue
-        ours = sorted({float(v) for v in rows[column].dropna()})
-        if ours != [float(value)]:
-            differ.append(f"{key} = {', '.join(f'{v:g}' for v in ours)}")
-    if differ:
-        return False, ", ".join(differ)
-    return (False, f"{', '.join(unknown)} not recorded") if unknown else (True, "")
-
-
 def synthetic_nmse_vs_layers(frame: pd.DataFrame) -> plt.Figure:
     """NMSE (dB) against layers, a line per model, with each paper's published curve of that model
     (figure-digitized, :mod:`dpbench.report.reference`) dashed in the model's colour: only in a panel
     whose runs solved the papers' problem (m = 250, n = 500, p = 0.1); elsewhere the panel says why not."""
     from matplotlib.lines import Line2D
 
-    from dpbench.report.reference import PAPERS, load_reference_curves
+    from dpbench.report.reference import PAPERS, load_reference_curves, same_problem
 
     fig = metric_vs_layers(frame, "nmse_db")
     below = fig.legends[-1] if fig.legends else None
