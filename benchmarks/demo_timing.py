@@ -188,10 +188,11 @@ def rules_table(records: list[tuple[dict, pd.DataFrame]]) -> str:
         table[(name, "mean (s)")] = table[(name, "sum (s)")] / table[(name, "jobs")]
     flat = table.copy()
     flat.columns = [f"{run}: {what}" for run, what in table.columns]
-    flat = flat.round(1)
-    for column in [c for c in flat.columns if c.endswith("jobs")]:
-        flat[column] = flat[column].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
-    return flat.rename_axis("rule").to_markdown()
+    flat = flat.round(1).astype(object)
+    for column in flat.columns:
+        whole = column.endswith("jobs")
+        flat[column] = flat[column].map(lambda v, whole=whole: "" if pd.isna(v) else f"{int(v)}" if whole else f"{v:.1f}")
+    return flat.rename_axis("rule").to_markdown(disable_numparse=True, colalign=("left", *["right"] * len(flat.columns)))
 
 
 def render(page: Path = PAGE, folder: Path = RECORDS) -> str:

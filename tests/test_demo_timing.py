@@ -62,7 +62,9 @@ def test_the_speed_page_tables_are_generated_between_their_markers(tmp_path):
     assert runs.index("before") < runs.index("after") and "11 min 42.0 s" in runs and "2 min 32.0 s" in runs
     rules = text.split("### Per rule", 1)[1]
     row = next(line for line in rules.splitlines() if line.startswith("| cluster_fit"))
-    assert [c.strip() for c in row.strip("|").split("|")] == ["cluster_fit", "2", "10", "5", "1", "1", "1"]
+    assert [c.strip() for c in row.strip("|").split("|")] == ["cluster_fit", "2", "10.0", "5.0", "1", "1.0", "1.0"]
+    figure = next(line for line in rules.splitlines() if line.startswith("| figure"))
+    assert [c.strip() for c in figure.strip("|").split("|")] == ["figure", "", "", "", "1", "0.5", "0.5"]  # no such rule before
     page.write_text("no markers")
     with pytest.raises(SystemExit, match="lacks the markers"):
         demo_timing.render(page, records)
