@@ -25,6 +25,19 @@ include: "workflow/rules/anomaly.smk"
 include: "workflow/rules/report.smk"
 
 
+# a local run imports PyTorch & co. once, in the job server, instead of once per job (dpbench.jobserver)
+onstart:
+    start_job_server()
+
+
+onsuccess:
+    stop_job_server()
+
+
+onerror:
+    stop_job_server()
+
+
 rule all:
     default_target: True
     input:

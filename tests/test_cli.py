@@ -1,21 +1,52 @@
 import argparse
 import importlib
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from dpbench.cli import COMMANDS, build_parser, main
+from dpbench.cli import COMMANDS, SUMMARIES, build_parser, main
 from dpbench.params import UserError, parse_params
 
 
-def test_every_command_is_registered_by_its_module():
+def _help_by_command(parser: argparse.ArgumentParser) -> dict[str, str]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {choice.dest: choice.help for choice in action._choices_actions}
+
+
+def test_every_command_is_registered_by_its_module_with_its_summary():
     for command, module in COMMANDS.items():
         sub = argparse.ArgumentParser().add_subparsers()
         importlib.import_module(module).register(sub)
         assert command in sub.choices, f"{module} does not register {command!r}"
-    full = build_parser()
-    registered = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction)).choices
+    registered = _help_by_command(build_parser(every_module=True))
     assert set(registered) == set(COMMANDS)
+    # dpbench --help lists the commands from SUMMARIES without importing them: the same words as the modules'
+    assert _help_by_command(build_parser()) == registered == SUMMARIES
+
+
+def test_help_imports_no_command_module_and_is_fast(repo):
+    """``python -m dpbench --help`` imports no command's module (hence neither PyTorch nor pandas)."""
+    code = ("import sys, time, runpy; sys.argv = ['dpbench', '--help']; t = time.perf_counter()\n"
+            "try:\n    runpy.run_module('dpbench', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('SECONDS', time.perf_counter() - t); print('MODULES', *sorted(sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "cluster-fit" in proc.stdout and "check-model" in proc.stdout
+    modules = set(proc.stdout.split("MODULES", 1)[1].split())
+    assert not modules & ({"torch", "pandas", "sklearn", "matplotlib"} | set(COMMANDS.values()))
+    seconds = float(proc.stdout.split("SECONDS", 1)[1].split()[0])
+    assert seconds < 0.5, f"dpbench --help took {seconds:.2f} s"
+
+
+def test_a_command_imports_only_its_own_module(repo):
+    code = "import sys\nfrom dpbench.cli import build_parser\nbuild_parser('table')\nprint(*sorted(sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    modules = set(proc.stdout.split())
+    assert "dpbench.report.commands" in modules and "torch" not in modules
+    assert not modules & {"dpbench.tasks.synthetic", "dpbench.tasks.images", "dpbench.tasks.clustering"}
 
 
 def test_user_errors_are_one_line(capsys, tmp_path):

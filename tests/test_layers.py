@@ -27,6 +27,8 @@ LAYERS = {
     "estimate": 4,
     "cli": 4,
     "run_cell": 4,
+    "contract": 4,  # dpbench check-model: runs a model through the tasks' trainings
+    "jobserver": 4,  # runs the CLI in its forks
     "__main__": 4,
 }
 

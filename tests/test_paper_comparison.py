@@ -42,9 +42,9 @@ def table_rows(summary, reported):
 def test_published_rows_face_our_counterpart_or_best_model(summary, tmp_path):
     rows, latex = table_rows(summary, load_reported(reported_csv(tmp_path, PUBLISHED)))
     auc_a, eer_a, auc_sc2net, avenue = ([cell.strip() for cell in row.rstrip("\\ ").split("&")] for row in rows)
-    assert auc_a[3:] == ["Method\\_A [1]", "frame-level", "0.900", "0.760 $\\pm$ 0.010", "sc2net"]  # best AUC: highest
-    assert eer_a[5:] == ["0.200", "0.210 $\\pm$ 0.010", "slstm\\_output\\_gate"]  # best EER: lowest
-    assert auc_sc2net[3] == "SC2Net [2]*" and auc_sc2net[6:] == ["0.760 $\\pm$ 0.010", "sc2net"]
+    assert auc_a[3:] == ["Method\\_A [1]", "frame-level", "0.900", "0.760 $\\pm$ 0.010", "SC2Net"]  # best AUC: highest
+    assert eer_a[5:] == ["0.200", "0.210 $\\pm$ 0.010", "SLSTM + output gate"]  # best EER: lowest
+    assert auc_sc2net[3] == "SC2Net [2]*" and auc_sc2net[6:] == ["0.760 $\\pm$ 0.010", "SC2Net"]
     assert avenue[6] == "not run"
     assert r"[2] B \& C, 50 \% as quoted in a survey" in latex  # the caption cites, escaped
     assert "A. Author, Venue 2020" in latex and latex.count("A. Author") == 1
@@ -53,7 +53,7 @@ def test_published_rows_face_our_counterpart_or_best_model(summary, tmp_path):
 def test_html_twin_escapes_for_html(summary, tmp_path):
     write_comparison(summary, load_reported(reported_csv(tmp_path, PUBLISHED)), tmp_path / "p.tex", html=tmp_path / "p.html")
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    assert "0.760 ± 0.010" in html and "Method_A [1]" in html and "slstm_output_gate" in html
+    assert "0.760 ± 0.010" in html and "Method_A [1]" in html and "SLSTM + output gate" in html
     assert "[2] B &amp; C, 50 % as quoted in a survey" in html and "$" not in html and "\\" not in html
 
 
@@ -101,7 +101,7 @@ def test_a_counterpart_whose_seeds_all_diverged_is_failed_not_missing(summary, t
     row = list(PUBLISHED[2])
     row[COLUMNS.index("dataset")] = "avenue"
     rows, _ = table_rows(pd.concat([summary, diverged]), load_reported(reported_csv(tmp_path, [row])))
-    assert [cell.strip() for cell in rows[0].rstrip("\\ ").split("&")][6:] == ["failed", "sc2net"]
+    assert [cell.strip() for cell in rows[0].rstrip("\\ ").split("&")][6:] == ["failed", "SC2Net"]
 
 
 def test_how_a_number_was_read_is_marked(summary, tmp_path):
@@ -119,7 +119,7 @@ def test_a_published_number_is_set_only_against_runs_of_its_setting(summary, tmp
     pd.DataFrame([row + [r] for row, r in zip(PUBLISHED, requires)], columns=[*COLUMNS, "requires"]).to_csv(path, index=False)
     rows, _ = table_rows(summary, load_reported(path))
     auc_a, eer_a, *_ = ([cell.strip() for cell in row.rstrip("\\ ").split("&")] for row in rows)
-    assert auc_a[6:] == ["0.760 $\\pm$ 0.010", "sc2net"]  # the only model run with 2,048 atoms
+    assert auc_a[6:] == ["0.760 $\\pm$ 0.010", "SC2Net"]  # the only model run with 2,048 atoms
     assert eer_a[6] == "not comparable: n\\_atoms=200, 2048 (paper: $\\geq$ 4096)"  # none was: the difference, escaped
     bad = tmp_path / "bad.csv"
     pd.DataFrame([PUBLISHED[0] + ['{"n_atoms": {"above": 3}}']], columns=[*COLUMNS, "requires"]).to_csv(bad, index=False)

@@ -34,24 +34,25 @@ def summary():
 def test_mean_sd_bold_ties_and_nan_seeds(summary):
     latex = task_table(summary, "clustering").to_latex(hrules=True, convert_css=True)
     lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
-    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["kmeans"]
-    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["kmeansnet"]  # ties are both bold
-    assert "0.500 (1/2)" in lines[r"sklearn\_kmeans"]  # the failed seed is reported
-    assert r"\bfseries 0.700" in lines["kmeans"] and r"\bfseries" not in lines["kmeansnet"].split("&")[2]
+    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["k-means"]  # rows named by the registry's labels
+    assert r"\bfseries 0.850 $\pm$ 0.071" in lines["k-meansNet"]  # ties are both bold
+    assert "0.500 (1/2)" in lines["k-means (scikit-learn)"]  # the failed seed is reported
+    assert r"\bfseries 0.700" in lines["k-means"] and r"\bfseries" not in lines["k-meansNet"].split("&")[2]
     assert r"\toprule" in latex and r"\bottomrule" in latex
     assert "over 2 seeds" in task_table(summary, "clustering").caption
 
 
 def test_names_with_underscores_are_escaped(summary):
-    latex = task_table(summary, "clustering").to_latex()
-    assert r"sklearn\_kmeans" in latex and "sklearn_kmeans" not in latex
+    variant = summary[summary.model == "kmeansnet"].assign(model="kmeansnet[tau_final=0.1]")
+    latex = task_table(pd.concat([summary, variant]), "clustering").to_latex()
+    assert r"k-meansNet [tau\_final=0.1]" in latex and "tau_final" not in latex
 
 
 def test_html_twin_of_the_latex_table(summary, tmp_path):
     write_table(summary, "clustering", tmp_path / "t.tex", html=tmp_path / "t.html")
     html = (tmp_path / "t.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<table" in html
-    assert "0.850 ± 0.071" in html and "0.500 (1/2)" in html and "sklearn_kmeans" in html
+    assert "0.850 ± 0.071" in html and "0.500 (1/2)" in html and "k-means (scikit-learn)" in html
     assert "$" not in html and "\\" not in html  # no LaTeX left
     bold_cells = re.search(r"([^{}]*)\{\s*font-weight: bold", html).group(1).count("_row")
     assert bold_cells == (tmp_path / "t.tex").read_text().count(r"\bfseries") == 3
@@ -63,7 +64,7 @@ def test_clustering_starts_settings_are_columns_with_their_worst_seed(summary, t
     latex = task_table(frame, "clustering").to_latex()
     assert "digits (1 start)" in latex and "digits (best of 10)" in latex
     lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
-    assert "0.850 $\\pm$ 0.071; worst 0.800" in lines["kmeans"]
+    assert "0.850 $\\pm$ 0.071; worst 0.800" in lines["k-means"]
     for name in FIGURES["clustering"]:
         write_figure(frame, name, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
@@ -113,7 +114,7 @@ def test_a_model_whose_every_seed_diverged_is_marked_failed(summary):
         for s in range(2)
     ])
     latex = task_table(pd.concat([summary, diverged]), "clustering").to_latex()
-    row = next(line for line in latex.splitlines() if line.startswith(r"kmeansnet\_big"))
+    row = next(line for line in latex.splitlines() if line.startswith(r"kmeansnet\_big"))  # not registered: its name
     assert row.count("failed") == 2  # ACC and NMI cells
 
 
@@ -146,8 +147,8 @@ def test_a_diverged_model_is_marked_failed_in_the_deepest_layer_tables(tmp_path,
         write_diverged(failed, task=task, dataset="d", model="lista", seed=seed, params={}, error=DivergenceError("nan"))
         paths += [ok, failed]
     latex = task_table(load_results(paths), task).to_latex()
-    assert next(line for line in latex.splitlines() if line.startswith("ista")).count("-26.0") == 1
-    assert "failed" in next(line for line in latex.splitlines() if line.startswith("lista"))
+    assert next(line for line in latex.splitlines() if line.startswith("ISTA")).count("-26.0") == 1
+    assert "failed" in next(line for line in latex.splitlines() if line.startswith("LISTA"))
 
 
 def test_synthetic_table_and_figure_carry_the_published_curves(tmp_path):
@@ -155,19 +156,53 @@ def test_synthetic_table_and_figure_carry_the_published_curves(tmp_path):
     data = []
     for model, final in (("alista", -60.0), ("fista", -10.0), ("sc2net", -20.0)):
         for seed in range(2):
-            data += [{"task": "synthetic", "dataset": "synthetic_noiseless", "model": model, "seed": seed,
-                      "metric": "nmse_db", "value": final * t / 16, "layers": t, "status": "ok"} for t in (1, 8, 16)]
+            data += [{"task": "synthetic", "dataset": "synthetic_noiseless", "model": model, "seed": seed, "metric": "nmse_db",
+                      "value": final * t / 16, "layers": t, "status": "ok", "param.m": 250, "param.n": 500, "param.p": 0.1}
+                     for t in (1, 8, 16)]
     frame = pd.DataFrame(data)
     latex = task_table(frame, "synthetic").to_latex()
     lines = {line.split("&")[0].strip(): line for line in latex.splitlines() if "&" in line}
-    assert "-70.0$^a$" in lines["alista"]  # ALISTA paper, Fig. 1(a): -69.95 dB, figure-digitized
-    assert "-3.8 / -3.8$^a$" in lines["fista"]  # both papers plot FISTA (-3.84 dB)
-    assert lines["sc2net"].rstrip(" \\").endswith("&")  # no published curve: empty cell
+    assert "-70.0$^a$" in lines["ALISTA"]  # ALISTA paper, Fig. 1(a): -69.95 dB, figure-digitized
+    assert "-3.8 / -3.8$^a$" in lines["FISTA"]  # both papers plot FISTA (-3.84 dB)
+    assert lines["SC2Net"].rstrip(" \\").endswith("&")  # no published curve: empty cell
     assert "figure-digitized" in latex
     fig = FIGURES["synthetic"]["synthetic_nmse_vs_layers"](frame)
     dashed = [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() in ("--", "-.")]
     assert len(dashed) == 3  # ALISTA (one paper) and FISTA (two papers)
     import matplotlib.pyplot as plt
+    plt.close(fig)
+
+    # a run on another problem gets no published curve nor column, and its panel and caption say why
+    small = frame.assign(**{"param.m": 64, "param.n": 128})
+    styler = task_table(small, "synthetic")
+    assert "paper @16" not in str(styler.data.columns) and "m = 64, n = 128" in styler.caption
+    fig = FIGURES["synthetic"]["synthetic_nmse_vs_layers"](small)
+    assert not [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() in ("--", "-.")]
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("not drawn" in n and "m = 64, n = 128" in n for n in notes), notes
+    assert not any("published" in t.get_text() for legend in fig.legends for t in legend.get_texts())
+    plt.close(fig)
+
+
+def test_figures_name_models_by_their_labels_with_integer_layer_ticks_and_the_legend_below():
+    import matplotlib.pyplot as plt
+
+    data = [{"task": "reconstruction", "dataset": "digits", "model": model, "seed": seed, "metric": "psnr",
+             "value": 20.0 + t + seed, "layers": t, "status": "ok"}
+            for model in ("lista_cp", "slstm_output_gate", "lista[tied=true]") for seed in range(2) for t in (1, 3, 5, 10)]
+    fig = FIGURES["reconstruction"]["reconstruction_psnr_vs_layers"](pd.DataFrame(data))
+    texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert texts == ["LISTA [tied=true]", "LISTA-CP", "SLSTM + output gate"]  # the registry's labels, in its order
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [1, 3, 5, 10]  # the evaluated depths, never 2.5 layers
+    fig.canvas.draw()
+    legend_top = fig.legends[0].get_window_extent().y1
+    assert legend_top <= min(a.get_window_extent().y0 for a in fig.axes)  # below the panels: they keep their width
+    plt.close(fig)
+
+    deep = pd.DataFrame([{**row, "layers": row["layers"] + 3 * k} for row in data for k in range(4)])
+    fig = FIGURES["reconstruction"]["reconstruction_psnr_vs_layers"](deep)
+    assert all(float(tick).is_integer() for tick in fig.axes[0].get_xticks())
     plt.close(fig)
 
 
@@ -187,9 +222,9 @@ def test_anomaly_table_shows_both_conventions_and_steps_unranked():
     )
     styler = task_table(data, "anomaly")
     assert [c[1] for c in styler.data.columns] == ["AUC", "AUC (video-norm)", "Steps"]
-    assert styler.data.loc["lista", ("synthetic", "Steps")] == "375 $\\pm$ 35"
+    assert styler.data.loc["LISTA", ("synthetic", "Steps")] == "375 $\\pm$ 35"
     latex = styler.to_latex(convert_css=True)
-    lista = next(line for line in latex.splitlines() if line.startswith("lista"))
+    lista = next(line for line in latex.splitlines() if line.startswith("LISTA"))
     assert lista.count(r"\bfseries") == 2  # both AUCs; the step count is never "best"
 
 

@@ -163,3 +163,15 @@ def test_every_preset_is_a_valid_config(repo, preset):
 
     config = load_config([repo / "config.yaml", preset], schema=repo / "workflow/schemas/config.schema.yaml")
     assert config["slots_per_gpu"] >= 1  # the schema's defaults filled in
+
+
+def test_the_quick_preset_runs_every_task_and_every_model_of_the_registry(repo):
+    """make demo is the first run a newcomer makes: every task, and every registered model in at least one."""
+    from dpbench import registry
+    from dpbench.tasks.jobs import load_config, model_spec
+
+    config = load_config([repo / "config.yaml", repo / "workflow/presets/quick.yaml"], schema=repo / "workflow/schemas/config.schema.yaml")
+    sections = ("clustering", "synthetic", "images", "anomaly")
+    assert all(config[section]["enabled"] for section in sections)
+    ran = {model_spec(name).name for section in sections for name in config[section]["models"]}
+    assert set(registry.MODELS) <= ran, f"not run by the quick preset: {sorted(set(registry.MODELS) - ran)}"

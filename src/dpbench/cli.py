@@ -4,6 +4,8 @@ The Snakemake rules call these commands; each command lives in the module that o
 and registers itself through that module's ``register(subparsers)`` function. ``COMMANDS`` maps
 each command to its module, so a job imports only the module it runs (a training job need not
 import the plotting stack, nor a plotting job PyTorch): start-up time counts, once per job.
+``SUMMARIES`` holds each command's one-line help, so that ``python -m dpbench --help`` lists them
+all without importing any of their modules (tests/test_cli.py checks them against the modules').
 """
 
 from __future__ import annotations
@@ -46,22 +48,64 @@ COMMANDS: dict[str, str] = {
     "config-doc": "dpbench.report.config_doc",
     "estimate": "dpbench.estimate",
     "run": "dpbench.run_cell",
+    "check-model": "dpbench.contract",
+}
+
+DESCRIPTION = (
+    "The benchmark's commands: the workflow's rules call them; 'dpbench run' runs one cell of the grid by hand, "
+    "'dpbench check-model' checks a model class of your own against the contract. 'dpbench COMMAND --help' gives "
+    "a command's options."
+)
+
+# the one-line help of each command, as its module registers it (shown by ``dpbench --help``)
+SUMMARIES: dict[str, str] = {
+    "download": "download a dataset's raw files (checksummed)",
+    "prepare": "cache a downloaded dataset as one tensor file",
+    "features": "extract features (pixels or CNN) from a prepared dataset",
+    "cluster-fit": "fit a clustering model and save its labels",
+    "cluster-evaluate": "score saved cluster labels (ACC, NMI, ARI)",
+    "synthetic": "synthetic sparse-recovery benchmark (LISTA-CP/ALISTA protocol)",
+    "images-dictionary": "learn the dictionary of an image dataset for one seed",
+    "images-run": "one (dataset, model, seed) job of the image tasks over the depth sweep",
+    "images-error-figure": "grid of originals, reconstructions and error maps from saved samples",
+    "anomaly-synth": "write the synthetic surveillance video set (UCSD layout)",
+    "anomaly-download": "download and extract UCSD Ped1/Ped2 or CUHK Avenue",
+    "anomaly-prepare": "cache a dataset's clips as arrays with frame labels",
+    "anomaly-dictionary": "learn the dictionary every model of a seed shares (normal training clips)",
+    "anomaly-run": "train a sparse coder on normal clips and score the test frames",
+    "aggregate": "collect per-job result files into summary.csv/.parquet",
+    "table": "write a task's LaTeX table (and its HTML twin) from the summary",
+    "paper-table": "write the table of published numbers next to ours",
+    "figure": "draw one figure (PDF + PNG) from the summary",
+    "anomaly-figures": "ROC curves and a score trace from per-frame anomaly scores",
+    "claims": "check the papers' claims against the summary and print the scorecard",
+    "record": "keep a finished run's summary and provenance as docs/runs/NAME (run in the checkout)",
+    "results-doc": "write docs/results.md (and the README's generated tables) from the run records",
+    "config-doc": "write docs/configuration.md from the config schema",
+    "estimate": "estimate the grid's run time from measured per-job times (benchmark files)",
+    "run": "train and evaluate one cell (task, model, dataset, seed) without Snakemake",
+    "check-model": "check a model (yours: package.module:Class) against the contract the tasks rely on",
 }
 
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command, or only the commands of ``command``'s module."""
-    parser = argparse.ArgumentParser(prog="dpbench", description=__doc__)
+def build_parser(command: str | None = None, *, every_module: bool = False) -> argparse.ArgumentParser:
+    """The parser of ``command``, which imports that command's module only. Without a known command
+    (``dpbench --help``, a typo) every command is listed by its summary and no module is imported;
+    ``every_module=True`` registers every command through its module (slow: for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="dpbench", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on CUDA (config: tf32)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the training steps (config: compile)")
     parser.add_argument("--cuda-graphs", action="store_true",
                         help="replay the training steps as CUDA graphs on a GPU; eager on the CPU (config: cuda_graphs)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
-    for name in modules:
-        importlib.import_module(name).register(sub)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if every_module or command in COMMANDS:
+        for module in dict.fromkeys(COMMANDS.values()) if every_module else [COMMANDS[command]]:
+            importlib.import_module(module).register(sub)
+    else:
+        for name in COMMANDS:
+            sub.add_parser(name, help=SUMMARIES.get(name, ""), add_help=False)
     return parser
 
 

@@ -14,7 +14,8 @@ time divided by the gain of ``--jobs-per-gpu`` jobs sharing the GPU (default: th
 measured gain), while the jobs that need no GPU (ISTA, FISTA, scikit-learn's k-means) run beside them,
 ``--cpu-jobs`` at a time; per task and for the whole grid, the larger of the two. Without a gpu-check
 file the GPU jobs count one at a time (gain 1). The per-job times must have been measured with one
-job per GPU (``slots_per_gpu: 1``); downloads, feature extraction and plots are not counted.
+job per GPU (``slots_per_gpu: 1``); downloads, data preparation and the report (benchmark folders
+:data:`NOT_ESTIMATED`) are not counted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import pandas as pd
 
 from dpbench.params import UserError
 
+# benchmark folders of jobs left out of the estimate: downloads and data preparation (once per dataset), the report
+NOT_ESTIMATED = {"data", "report"}
 _SEED = re.compile(r"seed\d+")
 _RULE = re.compile(r"^(?:local)?rule (\w+):$")
 _BENCHMARK = re.compile(r"^\s+benchmark: (\S+)$")
@@ -92,6 +95,7 @@ def measured_seconds(path: Path) -> float | None:
 
 def estimate(jobs: list[Job]) -> pd.DataFrame:
     """One row per job: rule, cell, measured seconds (or NaN) and the estimated seconds."""
+    jobs = [j for j in jobs if j.task not in NOT_ESTIMATED]
     frame = pd.DataFrame({"rule": [j.rule for j in jobs], "task": [j.task for j in jobs], "gpu": [j.gpu for j in jobs],
                           "cell": [j.cell for j in jobs], "measured_s": [measured_seconds(j.benchmark) for j in jobs]})
     # only jobs with a benchmark: directive can be timed; rules without one (downloads, plots) drop out

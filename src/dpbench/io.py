@@ -1,7 +1,13 @@
 """Atomic file output and safe loading.
 
 Every file a job produces is written to a temporary name in the same folder and renamed into
-place, so an interrupted run never leaves a partial file that a later run would trust.
+place, so an interrupted run never leaves a partial file that a later run would trust. The file
+gets the mode a plain ``open(path, "w")`` would give it (``0666`` less the process's umask: with
+the usual umask 022 or 002, the rest of a group can read a lab's results), not the ``0600`` of
+:func:`tempfile.mkstemp`.
+
+PyTorch is imported only by the functions that save or load tensors, so that writing JSON or a
+table does not pay for it.
 """
 
 from __future__ import annotations
@@ -9,12 +15,29 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+FILE_MODE = 0o666  # what open() asks for; the kernel takes the umask off it
+
+
+def new_temporary_file(path: str | os.PathLike[str]) -> Path:
+    """A new, empty file next to ``path`` with a random name, created with :data:`FILE_MODE` (the umask
+    applies), to be renamed onto ``path`` when complete."""
+    path = Path(path)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 @contextlib.contextmanager
@@ -22,9 +45,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = new_temporary_file(path)
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
@@ -53,12 +74,16 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 def save_tensors(path: str | os.PathLike[str], tensors: dict[str, Any]) -> None:
     """Save a dict of tensors (and plain values) with ``torch.save``, atomically."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(tensors, tmp)
 
 
 def load_tensors(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a file written by :func:`save_tensors` (``weights_only=True``: no pickled code runs)."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing file: {path}")

@@ -25,6 +25,11 @@ class UserError(ValueError):
     """An error caused by the user's input: printed as one clear line, no traceback."""
 
 
+class DivergenceError(RuntimeError):
+    """A training loss became NaN or infinite; the message names the model and the step (re-exported by
+    :mod:`dpbench.runtime`; defined here so that code catching it need not import PyTorch)."""
+
+
 def parse_params(text: str) -> dict[str, Any]:
     """Parse a ``--params`` JSON object (hyperparameters passed by the workflow)."""
     try:

@@ -12,17 +12,25 @@ A *variant* is a model with options written into its name, ``lista[tied=true]`` 
 ``sc2net[fixed_gates=true,activation=soft]``: it is its own model in the config, in result paths and
 in tables, so ablations never overwrite each other. :func:`parse_model` splits such a name into the
 registered model and its options (values read as YAML scalars: ``true``, ``3``, ``0.5``, ``soft``).
+
+A model may also be named by its class, ``package.module:Class`` (a researcher's own model; see
+:mod:`dpbench.external`): its entry is read off the class, updated with the config's ``models:``
+section (:func:`set_model_overrides`), and it then goes wherever a registered model goes. Such a
+name is the only one that imports anything (the user's module) when the workflow parses.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from dpbench import external
 from dpbench.params import UserError
 
 SPARSE_TASKS = ("synthetic", "images", "anomaly")
@@ -159,28 +167,70 @@ def dataset_names(task: str) -> list[str]:
     return [spec.name for spec in DATASETS.values() if task in spec.tasks]
 
 
-_VARIANT = re.compile(r"^(?P<base>[a-z0-9_]+)(?:\[(?P<options>[^\[\]]*)\])?$")
+_VARIANT = re.compile(r"^(?P<base>[a-z0-9_]+|[A-Za-z_][\w.]*:[A-Za-z_]\w*)(?:\[(?P<options>[^\[\]]*)\])?$")
+FAMILY_TASKS: dict[str, tuple[str, ...]] = {"sparse": SPARSE_TASKS, "cluster": ("clustering",)}
+
+# the config's ``models:`` section (class path -> settings); None: read it from the environment
+_overrides: dict[str, dict[str, Any]] | None = None
+
+
+def set_model_overrides(overrides: dict[str, Any] | None) -> None:
+    """Use the config's ``models:`` section (class path -> :data:`dpbench.external.OVERRIDE_KEYS`) for the
+    models named by their class; ``None``: the section the workflow exported (:data:`dpbench.external.MODELS_ENV`)."""
+    global _overrides
+    _overrides = None if overrides is None else external.check_overrides(overrides)
+
+
+def model_overrides() -> dict[str, dict[str, Any]]:
+    """The ``models:`` section in force (see :func:`set_model_overrides`)."""
+    return external.overrides_from_environment() if _overrides is None else _overrides
+
+
+@functools.cache
+def _class_spec(path: str, overrides_json: str) -> ModelSpec:
+    fields = external.describe_class(path, external.load_class(path))
+    fields.update(json.loads(overrides_json))
+    family = fields.pop("family")
+    tasks = tuple(fields.pop("tasks") or FAMILY_TASKS[family])
+    wrong = sorted(set(tasks) - set(FAMILY_TASKS[family]))
+    if wrong:
+        raise UserError(f"model {path!r} ({family}) cannot declare task(s) {wrong}: its family runs {list(FAMILY_TASKS[family])}")
+    return ModelSpec(path, path, family, tasks=tasks, **fields)
+
+
+def class_spec(path: str) -> ModelSpec:
+    """The entry of a model named by its class ``package.module:Class``: read off the class, then the
+    config's ``models:`` settings for it (imports the user's module, once per process)."""
+    return _class_spec(path, json.dumps(model_overrides().get(path, {}), sort_keys=True))
+
+
+def _base_spec(base: str, name: str) -> ModelSpec:
+    if external.is_class_path(base):
+        return class_spec(base)
+    if base not in MODELS:
+        where = f" in {name!r}" if name != base else ""
+        raise UserError(f"unknown model {base!r}{where}: expected one of {list(MODELS)}, "
+                        "or a class of your own as package.module:Class (docs/adding-a-model.md)")
+    return MODELS[base]
 
 
 def parse_model(name: str) -> tuple[ModelSpec, dict[str, Any]]:
-    """Split ``base[key=value,...]`` into the registered model and its options.
+    """Split ``base[key=value,...]`` into the model (registered, or named by its class) and its options.
 
-    Raises :class:`~dpbench.params.UserError` naming ``name`` when the base is not registered or the
-    options are malformed.
+    Raises :class:`~dpbench.params.UserError` naming ``name`` when the base is neither registered nor
+    an importable model class, or the options are malformed.
     """
     match = _VARIANT.match(name)
     if not match:
-        raise UserError(f"malformed model name {name!r}: expected NAME or NAME[key=value,...]")
-    base = match["base"]
-    if base not in MODELS:
-        raise UserError(f"unknown model {base!r} in {name!r}: expected one of {list(MODELS)}")
+        raise UserError(f"malformed model name {name!r}: expected NAME, NAME[key=value,...] or package.module:Class")
+    spec = _base_spec(match["base"], name)
     options: dict[str, Any] = {}
     for item in filter(None, (match["options"] or "").split(",")):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"malformed option {item!r} in model {name!r}: expected key=value")
         options[key.strip()] = yaml.safe_load(value.strip())
-    return MODELS[base], options
+    return spec, options
 
 
 def model_spec(name: str) -> ModelSpec:
@@ -194,8 +244,47 @@ def check_model(name: str, family: str | None = None, task: str | None = None) -
     if task and task in dict(spec.refused):
         raise UserError(f"model {name!r} does not run in the {task} task: {dict(spec.refused)[task]}")
     if (family and spec.family != family) or (task and task not in spec.tasks):
-        raise UserError(f"model {name!r} cannot run here: expected one of {model_names(family, task)}")
+        where = " ".join(filter(None, [family and f"a {family} model", task and f"of task {task}"]))
+        own = f" ({name!r} is a {spec.family} model of {list(spec.tasks)})" if spec.name not in MODELS else ""
+        raise UserError(f"model {name!r} cannot run here: expected {where}, one of {model_names(family, task)}{own}")
     return spec
+
+
+# where a config names models: (section, key, family, task); a key of a mapping names a model too
+CONFIG_MODEL_LISTS: list[tuple[str, str, str | None, str]] = [
+    ("clustering", "models", "cluster", "clustering"),
+    ("clustering", "params", "cluster", "clustering"),
+    ("synthetic", "models", "sparse", "synthetic"),
+    ("synthetic", "model_options", "sparse", "synthetic"),
+    ("images", "models", "sparse", "images"),
+    ("images", "params", "sparse", "images"),
+    ("anomaly", "models", None, "anomaly"),  # sparse coders and the floor (a detector)
+    ("anomaly", "model_options", "sparse", "anomaly"),
+]
+
+
+def check_config_models(config: dict[str, Any]) -> None:
+    """Every model a config names is registered or an importable model class, and fits where it is
+    named; its ``models:`` section is put in force (:func:`set_model_overrides`). Called where the
+    workflow validates its config against the schema (and by :func:`dpbench.tasks.jobs.load_config`):
+    the schema checks the form of a name, this its meaning. A :class:`UserError` names the culprit."""
+    set_model_overrides(config.get("models") or {})
+    for path in config.get("models") or {}:
+        try:
+            class_spec(path)
+        except UserError as err:
+            raise UserError(f"config models: {err}") from None
+    variants = ((config.get("anomaly") or {}).get("variants") or {}).items()
+    named = [(f"{section}.{key}", (config.get(section) or {}).get(key) or [], family, task)
+             for section, key, family, task in CONFIG_MODEL_LISTS]
+    named += [(f"anomaly.variants.{variant}.models", entry.get("models") or [], None, "anomaly")
+              for variant, entry in variants]
+    for where, names, family, task in named:
+        for name in names:
+            try:
+                check_model(name, family=family, task=task)
+            except UserError as err:
+                raise UserError(f"config {where}: {err}") from None
 
 
 def options_for(per_model: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -216,11 +305,15 @@ def model_rank(name: str) -> int:
 
 
 def model_label(name: str) -> str:
-    """Display name: the registry's label, with a variant's options after it."""
+    """Display name: the registry's label (a model class's own, see :mod:`dpbench.external`), with a
+    variant's options after it; a name that is neither stays as it is."""
     match = _VARIANT.match(name)
-    if not match or match["base"] not in MODELS:
+    if not match:
         return name
-    label = MODELS[match["base"]].label
+    try:
+        label = _base_spec(match["base"], name).label
+    except UserError:
+        return name
     return f"{label} [{match['options']}]" if match["options"] else label
 
 
@@ -229,12 +322,16 @@ __all__ = [
     "MODELS",
     "DatasetSpec",
     "ModelSpec",
+    "check_config_models",
     "check_model",
+    "class_spec",
     "dataset_names",
     "model_label",
     "model_names",
     "model_rank",
+    "model_overrides",
     "model_spec",
     "options_for",
     "parse_model",
+    "set_model_overrides",
 ]

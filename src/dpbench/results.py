@@ -29,8 +29,7 @@ from typing import Any
 import pandas as pd
 
 from dpbench.io import read_json, write_json
-from dpbench.params import PARAM_PREFIX
-from dpbench.runtime import DivergenceError
+from dpbench.params import PARAM_PREFIX, DivergenceError
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,12 @@ import numpy as np
 import torch
 
 from dpbench.params import COMPILE_ENV, GRAPHS_ENV, JOBS_PER_GPU_ENV, TF32_ENV
+from dpbench.params import DivergenceError as DivergenceError  # re-exported: where the training code raises it
 
 logger = logging.getLogger(__name__)
 
 # a staged job compiles one graph per depth it trains (n_layers = 1..T): room for every depth
 _RECOMPILE_LIMIT = 64
-
-
-class DivergenceError(RuntimeError):
-    """A training loss became NaN or infinite; the message names the model and the step."""
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -100,6 +100,8 @@ rule anomaly_download:
         directory(f"{DATA}/raw/anomaly_{{source}}"),
     log:
         f"{RESULTS}/logs/anomaly/download_{{source}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/anomaly_download/{{source}}.tsv"
     wildcard_constraints:
         source="ucsd|avenue",
     retries: 3  # a dropped connection: the archive module left nothing behind, so just try again
@@ -114,6 +116,8 @@ rule anomaly_synthesize:
         directory(f"{DATA}/raw/anomaly_synthetic"),
     log:
         f"{RESULTS}/logs/anomaly/synthesize.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/anomaly_synthesize.tsv"
     conda:
         DPBENCH_ENV
     params:
@@ -129,6 +133,8 @@ rule anomaly_prepare:
         f"{ANOMALY_PREPARED}/manifest.json",
     log:
         f"{RESULTS}/logs/anomaly/prepare_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/anomaly_prepare/{{dataset}}.tsv"
     conda:
         DPBENCH_ENV
     params:
@@ -243,6 +249,8 @@ rule anomaly_figures:
         ),
     log:
         f"{RESULTS}/logs/figures/anomaly_{{dataset}}-{{variant}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/figures/anomaly_{{dataset}}-{{variant}}.tsv"
     wildcard_constraints:
         **ANOMALY_WILDCARDS,
     conda:

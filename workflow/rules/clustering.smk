@@ -29,7 +29,8 @@ rule cluster_fit:
         n_init=r"\d+",
     conda:
         DPBENCH_ENV
-    threads: 2  # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS); --cpus-per-task on SLURM
+    # torch/sklearn threads on CPU (OMP/MKL_NUM_THREADS; --cpus-per-task on SLURM): clustering.threads
+    threads: config["clustering"].get("threads", 2)
     resources:
         gpu=lambda w: int(needs_gpu(w.model)),
     params:
@@ -49,6 +50,8 @@ rule cluster_evaluate:
         f"{CLUSTER_DIR}/metrics.json",
     log:
         f"{RESULTS}/logs/{CLUSTER_JOB}/evaluate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{CLUSTER_JOB}/evaluate.tsv"
     conda:
         DPBENCH_ENV
     shell:

@@ -1,20 +1,34 @@
+import json
 import os
 import shlex
 import sys
 from importlib.resources import files
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from dpbench import registry
-from dpbench.params import JOBS_PER_GPU_ENV
+from dpbench.external import MODELS_ENV
+from dpbench.params import JOBS_PER_GPU_ENV, UserError
 from dpbench.tasks import jobs
 from dpbench.report.specs import TASKS
 from dpbench.workflow_locks import release_stale_lock
 
 # parsing imports neither PyTorch nor the plotting stack: every SLURM job step parses this file again
+# (unless the config names a model class of your own: importing it is how its entry is read)
 
+# the schema checks the config's form, the registry the models it names (registered, or classes of
+# the user's own code, package.module:Class), before any job is scheduled
 validate(config, schema="../schemas/config.schema.yaml")
+try:
+    registry.check_config_models(config)
+except UserError as err:
+    raise WorkflowError(f"invalid config: {err}") from None
+# the models: section reaches every job (labels in the report, a class's settings in its jobs), and each
+# class it names runs in every task it declares (after the task's own models)
+os.environ[MODELS_ENV] = json.dumps(config.get("models") or {}, sort_keys=True)
+jobs.add_declared_models(config)
 
 # a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume. Only
 # the main process may release it: a SLURM job step parses this file on a compute node, where /proc
@@ -43,6 +57,33 @@ SUMMARY_CSV = f"{RESULTS}/summary.csv"
 SUMMARY_PARQUET = f"{RESULTS}/summary.parquet"
 # the published numbers set against ours (a file of the installed package)
 REPORTED_CSV = str(files("dpbench.report") / "reported_results.csv")
+
+
+JOB_SERVER = None  # the running job server (dpbench.jobserver.Handle), if any
+
+
+def start_job_server():
+    """On a local run (not under --sdm conda, not on a cluster executor) unless the config's
+    ``job_server`` is false: start the job server and point every job at it."""
+    global JOB_SERVER
+    under_conda = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    if (
+        not config.get("job_server", True)
+        or under_conda
+        or not workflow.local_exec
+        or workflow.touch
+        or not workflow.is_main_process
+    ):
+        return
+    from dpbench import jobserver
+
+    JOB_SERVER = jobserver.start(f"{RESULTS}/logs/job_server.log")
+    os.environ[jobserver.SOCKET_ENV] = JOB_SERVER.path
+
+
+def stop_job_server():
+    if JOB_SERVER is not None:
+        JOB_SERVER.stop()
 
 
 def enabled(task):

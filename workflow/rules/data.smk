@@ -8,6 +8,8 @@ rule download:
         directory(f"{DATA}/raw/{{dataset}}"),
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/download/{{dataset}}.tsv"
     # one folder per dataset; mnist_test reads the local mnist_test_dir, anomaly_* have their own rules
     wildcard_constraints:
         dataset="(?!mnist_test$|anomaly_)[^/]+",
@@ -31,6 +33,8 @@ rule prepare:
         f"{DATA}/prepared/{{dataset}}.pt",
     log:
         f"{RESULTS}/logs/prepare/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/prepare/{{dataset}}.tsv"
     conda:
         DPBENCH_ENV
     shell:
@@ -44,6 +48,8 @@ rule features:
         f"{DATA}/features/{{dataset}}/{{features}}.pt",
     log:
         f"{RESULTS}/logs/features/{{dataset}}/{{features}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/features/{{dataset}}/{{features}}.tsv"
     wildcard_constraints:
         features="pixels|resnet50",  # ae_mlp / ae_conv: rule ae_features (clustering.smk)
     conda:

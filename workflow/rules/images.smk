@@ -198,6 +198,8 @@ rule images_error_figure:
         ),
     log:
         f"{RESULTS}/logs/figures/reconstruction_errors_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/figures/reconstruction_errors_{{dataset}}.tsv"
     wildcard_constraints:
         dataset="[a-z0-9_]+",
     conda:

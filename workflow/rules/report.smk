@@ -16,6 +16,8 @@ rule aggregate:
         parquet=SUMMARY_PARQUET,
     log:
         f"{RESULTS}/logs/aggregate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/aggregate.tsv"
     conda:
         DPBENCH_ENV
     shell:
@@ -41,6 +43,8 @@ rule table:
         ),
     log:
         f"{RESULTS}/logs/tables/{{task}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/tables/{{task}}.tsv"
     conda:
         DPBENCH_ENV
     shell:
@@ -65,6 +69,8 @@ rule paper_table:
         ),
     log:
         f"{RESULTS}/logs/tables/paper_comparison.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/tables/paper_comparison.tsv"
     conda:
         DPBENCH_ENV
     shell:
@@ -76,19 +82,24 @@ CLAIMS_YAML = str(files("dpbench.report") / "claims.yaml")
 
 
 rule claims:
-    """The papers' claims checked against our results: the scorecard, first in the report."""
+    """The papers' claims checked against our results: the scorecard, first in the report (with the
+    config's claims_files: claims of your own)."""
     input:
         summary=SUMMARY_CSV,
-        claims=CLAIMS_YAML,
+        claims=[CLAIMS_YAML, *config.get("claims_files", [])],
     output:
         tex=f"{RESULTS}/tables/claims.tex",
         html=report(f"{RESULTS}/tables/claims.html", caption="../report/claims.rst", category="Claims"),
     log:
         f"{RESULTS}/logs/tables/claims.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/tables/claims.tsv"
     conda:
         DPBENCH_ENV
+    params:
+        claims=lambda w, input: " ".join(f"--claims {shlex.quote(path)}" for path in input.claims),
     shell:
-        "{DPBENCH} claims --summary {input.summary} --claims {input.claims} --latex {output.tex}"
+        "{DPBENCH} claims --summary {input.summary} {params.claims} --latex {output.tex}"
         " --html {output.html} > {log} 2>&1"
 
 
@@ -105,6 +116,8 @@ rule figure:
         ),
     log:
         f"{RESULTS}/logs/figures/{{figure}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/figures/{{figure}}.tsv"
     wildcard_constraints:
         figure="|".join(summary_figure_names()),
     conda:

@@ -33,6 +33,8 @@ import zlib
 from http.client import HTTPException, IncompleteRead
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from dpbench.io import new_temporary_file
+
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
@@ -111,12 +113,11 @@ def download(
             dest.unlink()
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    tmp = new_temporary_file(dest)  # the mode of a plain write (the umask's), not mkstemp's 0600
     hashes = {"sha256": hashlib.sha256(), **{algo: hashlib.new(algo) for algo, _ in expected}}
     received = 0
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             try:
                 request = urllib.request.Request(url, headers={"User-Agent": "dpbench"})
                 with urllib.request.urlopen(request, timeout=timeout) as resp:

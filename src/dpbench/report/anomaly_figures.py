@@ -16,8 +16,9 @@ import pandas as pd
 from sklearn.metrics import auc as area_under_curve
 from sklearn.metrics import roc_curve
 
-from dpbench.registry import model_rank
-from dpbench.report.figures import message_figure, model_palette, save_figure
+from dpbench.registry import model_label
+from dpbench.report.figures import legend_below, message_figure, model_palette, save_figure
+from dpbench.report.specs import display_names, ordered_models
 from dpbench.tasks.anomaly import SCORE_COLUMNS
 
 
@@ -37,7 +38,7 @@ def read_scores(paths: list[str | Path]) -> pd.DataFrame:
 
 
 def _models(scores: pd.DataFrame) -> list[str]:
-    return sorted(scores["model"].unique(), key=lambda m: (model_rank(m), m))
+    return ordered_models(scores["model"])
 
 
 CONVENTIONS = {"score": "raw scores, one threshold", "score_video_norm": "min-max per video"}
@@ -46,13 +47,13 @@ CONVENTIONS = {"score": "raw scores, one threshold", "score_video_norm": "min-ma
 def roc_figure(scores: pd.DataFrame, title: str) -> plt.Figure:
     """Frame-level ROC curve of every model (pooled over all test frames), one panel per scoring convention."""
     models = _models(scores)
-    palette = model_palette(models)
+    palette, names = model_palette(models), display_names(models)
     fig, axes = plt.subplots(1, 2, figsize=(9.2, 4.2), sharey=True)
     for ax, (column, name) in zip(axes, CONVENTIONS.items()):
         for model in models:
             sub = scores[scores["model"] == model]
             fpr, tpr, _ = roc_curve(sub["label"], sub[column])
-            ax.plot(fpr, tpr, color=palette[model], label=f"{model} (AUC {area_under_curve(fpr, tpr):.3f})")
+            ax.plot(fpr, tpr, color=palette[model], label=f"{names[model]} (AUC {area_under_curve(fpr, tpr):.3f})")
         ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
         ax.set(xlabel="false positive rate", title=name, xlim=(0, 1), ylim=(0, 1.01))
         ax.legend(fontsize=7, loc="lower right")
@@ -68,7 +69,7 @@ def trace_figure(scores: pd.DataFrame, title: str, clip: str | None = None) -> p
         clip = sorted(abnormal[abnormal > 0].index)[0] if (abnormal > 0).any() else sorted(abnormal.index)[0]
     sub = scores[scores["clip"] == clip]
     models = _models(sub)
-    palette = model_palette(models)
+    palette, names = model_palette(models), display_names(models)
     fig, ax = plt.subplots(figsize=(7, 3))
     first = sub[sub["model"] == models[0]].sort_values("frame")
     labels = first["label"].to_numpy()
@@ -76,9 +77,11 @@ def trace_figure(scores: pd.DataFrame, title: str, clip: str | None = None) -> p
     ax.fill_between(frames, 0, 1, where=labels > 0, step="mid", color="tab:red", alpha=0.15, label="abnormal (ground truth)")
     for model in models:
         m = sub[sub["model"] == model].sort_values("frame")
-        ax.plot(m["frame"], m["score_video_norm"], color=palette[model], lw=1.2, label=model)
+        ax.plot(m["frame"], m["score_video_norm"], color=palette[model], lw=1.2, label=names[model])
     ax.set(xlabel="frame", ylabel="anomaly score (min-max per video)", title=f"{title}, clip {clip}", ylim=(0, 1.02))
-    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.tight_layout()
+    legend_below(fig, handles, labels)
     return fig
 
 
@@ -87,7 +90,7 @@ def write_anomaly_figures(paths: list[str | Path], dataset: str, roc: dict[str, 
 
     A model whose training diverged (an empty score file) is left out and named in the titles."""
     scores = read_scores(paths)
-    failed = sorted({Path(p).parent.name for p in paths} - set(scores["model"]), key=lambda m: (model_rank(m), m))
+    failed = [model_label(m) for m in ordered_models({Path(p).parent.name for p in paths} - set(scores["model"]))]
     if scores.empty:
         for out in (roc, trace):
             save_figure(message_figure(f"{dataset}: every model's training diverged ({', '.join(failed)})"), out["pdf"], out["png"])

@@ -56,7 +56,7 @@ import pandas as pd
 import yaml
 
 from dpbench.params import UserError
-from dpbench.registry import parse_model
+from dpbench.registry import model_label, parse_model
 from dpbench.report.settings import check_setting, differences
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
 from dpbench.report.tables import _column_label, metric_digits
@@ -107,16 +107,17 @@ class Claim:
         return HIGHER_IS_BETTER[self.metric]
 
     def test_text(self) -> str:
-        """The test in a few words, e.g. ``lista within 3 of published`` or ``lista beats fista by ≥ 20``."""
+        """The test in a few words, models by their labels: ``LISTA within 3 of published``, ``LISTA beats FISTA by ≥ 20``."""
+        model, than = model_label(self.model), model_label(self.than or "")
         if self.kind == "published":
             if self.tolerance is not None:
-                return f"{self.model} within {self.tolerance:g} of published"
-            return f"{self.model} {'≥' if self.higher_is_better else '≤'} published"
+                return f"{model} within {self.tolerance:g} of published"
+            return f"{model} {'≥' if self.higher_is_better else '≤'} published"
         if self.kind == "comparison" and self.margin < 0:
-            return f"{self.model} at most {-self.margin:g} worse than {self.than}"
+            return f"{model} at most {-self.margin:g} worse than {than}"
         if self.kind == "comparison":
-            return f"{self.model} beats {self.than}" + (f" by ≥ {self.margin:g}" if self.margin else "")
-        return f"sd({self.model}) < sd({self.than})"
+            return f"{model} beats {than}" + (f" by ≥ {self.margin:g}" if self.margin else "")
+        return f"sd({model}) < sd({than})"
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,7 @@ def reference_text(v: Verdict) -> str:
     other = v.other
     assert other is not None
     side = Verdict(claim, v.cell, v.verdict, other, None, v.delta)
-    return f"{claim.than}: {ours_text(side)}"
+    return f"{model_label(claim.than)}: {ours_text(side)}"
 
 
 def margin_text(v: Verdict) -> str:

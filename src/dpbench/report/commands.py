@@ -1,23 +1,28 @@
-"""CLI commands: ``aggregate`` (per-job files -> summary); ``table``, ``paper-table`` and ``figure`` (summary -> report)."""
+"""CLI commands: ``aggregate`` (per-job files -> summary); ``table``, ``paper-table`` and ``figure`` (summary -> report).
+
+Each command imports what it needs when it runs (a table needs neither PyTorch nor the plotting stack).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dpbench.io import atomic_path
-from dpbench.report.figures import write_figure
 from dpbench.report.specs import TASKS
-from dpbench.report.tables import write_table
-from dpbench.results import load_results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
+    """The tidy summary written by ``aggregate``; a missing file says how to make it."""
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing summary file: {path} (run the workflow's aggregate step first)")
@@ -25,6 +30,8 @@ def read_summary(path: str | Path) -> pd.DataFrame:
 
 
 def _aggregate(args: argparse.Namespace) -> None:
+    from dpbench.results import load_results
+
     inputs = list(args.inputs)
     if args.input_list:
         inputs += [line for line in Path(args.input_list).read_text().split() if line]
@@ -38,6 +45,8 @@ def _aggregate(args: argparse.Namespace) -> None:
 
 
 def _table(args: argparse.Namespace) -> None:
+    from dpbench.report.tables import write_table
+
     write_table(read_summary(args.summary), args.task, args.output, args.html)
 
 
@@ -48,6 +57,8 @@ def _paper_table(args: argparse.Namespace) -> None:
 
 
 def _figure(args: argparse.Namespace) -> None:
+    from dpbench.report.figures import write_figure
+
     write_figure(read_summary(args.summary), args.name, args.pdf, args.png)
     log.info("wrote %s and %s", args.pdf, args.png)
 

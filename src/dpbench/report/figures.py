@@ -1,7 +1,9 @@
 """Figures from the tidy summary alone (seaborn, one palette per model across all figures).
 
 Every figure is written as PDF (for papers) and PNG (for the HTML report). Error bars and bands
-show the standard deviation over seeds, and the axis or title says so.
+show the standard deviation over seeds, and the axis or title says so. Models are named by the
+registry's labels (as in the tables), each in the same colour in every figure; the legend sits
+below the panels, in columns, so that it never narrows them; axes of layers have integer ticks.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FixedLocator, MaxNLocator  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
-from dpbench.registry import model_names, model_rank  # noqa: E402
+from dpbench.registry import model_names  # noqa: E402
 from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip  # noqa: E402
-from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers  # noqa: E402
+from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers, display_names, ordered_models  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
+MODEL_LEGEND = "model"
 
 
 def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, float, float]]:
@@ -38,7 +42,49 @@ def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, flo
 
 
 def _ordered(models: pd.Series) -> list[str]:
-    return sorted(models.unique(), key=lambda m: (model_rank(m), m))
+    return ordered_models(models)
+
+
+def labelled(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, tuple[float, float, float]]]:
+    """``frame`` with its ``model`` column holding display names (:func:`dpbench.report.specs.display_names`),
+    the names in the registry's order, and each name's fixed colour."""
+    models = _ordered(frame["model"])
+    names, palette = display_names(models), model_palette(models)
+    return frame.assign(model=frame["model"].map(names)), [names[m] for m in models], {names[m]: palette[m] for m in models}
+
+
+def legend_below(fig: plt.Figure, handles: list, labels: list[str], title: str | None = None) -> None:
+    """One legend for the whole figure, centred below its panels in as many columns as fit: the panels
+    keep their width (the figure is saved with a tight bounding box, which takes the legend in)."""
+    width_pt = fig.get_size_inches()[0] * 72
+    mean_chars = sum(len(label) for label in labels) / max(len(labels), 1)
+    ncol = max(1, min(len(labels), int(width_pt / (6.5 * mean_chars + 35))))
+    fig.legend(handles, labels, title=title, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False)
+
+
+def _move_grid_legend(grid: sns.FacetGrid, title: str | None = MODEL_LEGEND) -> None:
+    """Seaborn's legend of a FacetGrid, moved below its panels (:func:`legend_below`)."""
+    legend = grid.legend
+    if legend is None:
+        return
+    fig = grid.figure
+    handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+    # seaborn widened the figure by the legend's width to put it on the right: give that width back
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width - legend.get_window_extent().width / fig.dpi, height)
+    legend.remove()
+    fig.tight_layout()
+    legend_below(fig, handles, labels, title)
+
+
+def integer_layer_ticks(ax: plt.Axes, layers: list[int] | None = None) -> None:
+    """Ticks at whole layer counts: at each evaluated depth when there are few (1, 3, 5, 10), else at
+    integers chosen by matplotlib (never 2.5 layers)."""
+    values = sorted({int(v) for v in layers or []})
+    if values and len(values) <= 10:
+        ax.xaxis.set_major_locator(FixedLocator(values))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def message_figure(text: str) -> plt.Figure:
@@ -64,15 +110,16 @@ def clustering_bars(frame: pd.DataFrame) -> plt.Figure:
     frame["dataset"] = frame["dataset"] + frame["features"].map(lambda f: "" if f == "pixels" else f"\n({f})")
     if "starts" in frame and frame["starts"].nunique() > 1:
         frame["dataset"] = frame["dataset"] + "\n" + frame["starts"].fillna("")
-    models = _ordered(frame["model"])
+    frame, models, palette = labelled(frame)
     grid = sns.catplot(
         data=frame, kind="bar", x="dataset", y="value", hue="model", col="metric",
-        hue_order=models, palette=model_palette(models), errorbar="sd", capsize=0.1,
+        hue_order=models, palette=palette, errorbar="sd", capsize=0.1,
         height=3.2, aspect=1.1, sharey=True,
     )
     grid.set_axis_labels("", "score (mean ± sd over seeds)")
     grid.set_titles("{col_name}")
     grid.set(ylim=(0, 1))
+    _move_grid_legend(grid)
     return grid.figure
 
 
@@ -83,15 +130,16 @@ def clustering_seeds(frame: pd.DataFrame) -> plt.Figure:
     frame["dataset"] = frame["dataset"] + frame["features"].map(lambda f: "" if f == "pixels" else f" ({f})")
     if "starts" not in frame:
         frame["starts"] = "1 start"
-    models = _ordered(frame["model"])
+    frame, models, palette = labelled(frame)
     grid = sns.catplot(
         data=frame, kind="strip", x="model", y="value", hue="model", col="dataset", row="starts",
-        order=models, hue_order=models, palette=model_palette(models), jitter=0.15, size=6, alpha=0.8,
-        height=3.2, aspect=1.3, sharey=True, legend=False,
+        order=models, hue_order=models, palette=palette, jitter=0.15, size=6, alpha=0.8,
+        height=3.2, aspect=max(1.3, 0.3 * len(models)), sharey=True, legend=False,
     )
     grid.set_axis_labels("", "ACC (one dot per seed)")
     grid.set_titles("{col_name}, {row_name}")
-    grid.tick_params(axis="x", rotation=30)
+    for ax in grid.axes.flat:
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     grid.set(ylim=(0, 1))
     return grid.figure
 
@@ -99,51 +147,77 @@ def clustering_seeds(frame: pd.DataFrame) -> plt.Figure:
 def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
     """``metric`` against the number of layers/iterations, a line per model, band = sd over seeds."""
     frame = frame[frame["metric"] == metric]
-    models = _ordered(frame["model"])
+    layers = sorted(frame["layers"].dropna().unique())
+    frame, models, palette = labelled(frame)
     datasets = sorted(frame["dataset"].unique())
     grid = sns.relplot(
         data=frame, kind="line", x="layers", y="value", hue="model", col="dataset", col_order=datasets,
-        hue_order=models, palette=model_palette(models), errorbar="sd", marker="o",
+        hue_order=models, palette=palette, errorbar="sd", marker="o",
         height=3.4, aspect=1.2, facet_kws={"sharey": False},
     )
     grid.set_axis_labels("layers / iterations", f"{METRIC_LABELS.get(metric, metric)} (mean ± sd over seeds)")
     grid.set_titles("{col_name}")
+    for ax in grid.axes.flat:
+        integer_layer_ticks(ax, layers)
+    _move_grid_legend(grid)
     return grid.figure
 
 
 def synthetic_nmse_vs_layers(frame: pd.DataFrame) -> plt.Figure:
     """NMSE (dB) against layers, a line per model, with each paper's published curve of that model
-    (figure-digitized, :mod:`dpbench.report.reference`) dashed in the model's colour."""
+    (figure-digitized, :mod:`dpbench.report.reference`) dashed in the model's colour: only in a panel
+    whose runs solved the papers' problem (m = 250, n = 500, p = 0.1); elsewhere the panel says why not."""
     from matplotlib.lines import Line2D
 
-    from dpbench.report.reference import PAPERS, load_reference_curves
+    from dpbench.report.reference import PAPERS, load_reference_curves, same_problem
 
     fig = metric_vs_layers(frame, "nmse_db")
-    models = _ordered(frame[frame["metric"] == "nmse_db"]["model"])
+    below = fig.legends[-1] if fig.legends else None
+    handles = list(below.legend_handles) if below else []
+    labels = [t.get_text() for t in below.get_texts()] if below else []
+    if below:
+        below.remove()
+    nmse = frame[frame["metric"] == "nmse_db"]
+    models = _ordered(nmse["model"])
     palette = model_palette(models)
     curves = load_reference_curves()
     curves = curves[curves["ours_model"].isin(models) & (curves["layer"] >= 1)]
     styles = dict(zip(PAPERS, ["--", "-."]))
-    drawn = False
+    drawn, skipped = set(), []
     for ax in fig.axes:
         dataset = ax.get_title()
-        for (paper, model), curve in curves[curves["dataset"] == dataset].groupby(["paper", "ours_model"]):
+        published = curves[curves["dataset"] == dataset]
+        if published.empty:
+            continue
+        same, how = same_problem(nmse[nmse["dataset"] == dataset])
+        if not same:
+            skipped.append(how)
+            ax.text(0.02, 0.02, f"published curves not drawn:\nthis run has {how}\n(papers: m = 250, n = 500, p = 0.1)",
+                    transform=ax.transAxes, fontsize="x-small", color="0.35", va="bottom")
+            continue
+        for (paper, model), curve in published.groupby(["paper", "ours_model"]):
             ax.plot(curve["layer"], curve["nmse_db"], linestyle=styles[paper], color=palette[model], linewidth=1.2, alpha=0.9)
-            drawn = True
-    if drawn:
-        handles = [Line2D([], [], color="grey", linestyle=styles[p], label=f"{p}, published (m=250, n=500)") for p in PAPERS]
-        fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.06))
+            drawn.add(paper)
+    for paper in PAPERS:
+        if paper in drawn:
+            handles.append(Line2D([], [], color="grey", linestyle=styles[paper]))
+            labels.append(f"{paper}, published (m = 250, n = 500)")
+    fig.tight_layout()
+    legend_below(fig, handles, labels, MODEL_LEGEND)
     return fig
 
 
 def _bars_per_dataset(frame: pd.DataFrame, ylabel: str) -> plt.Figure:
     """One bar per model and dataset, error bars = sd over seeds, scores in [0, 1]."""
-    models = _ordered(frame["model"])
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    frame, models, palette = labelled(frame)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(models) * frame["dataset"].nunique()), 3.4))
     sns.barplot(data=frame, x="dataset", y="value", hue="model", hue_order=models,
-                palette=model_palette(models), errorbar="sd", capsize=0.1, ax=ax)
+                palette=palette, errorbar="sd", capsize=0.1, ax=ax)
     ax.set(xlabel="", ylabel=ylabel, ylim=(0, 1))
-    ax.legend(title="model", bbox_to_anchor=(1.02, 1), loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.tight_layout()
+    legend_below(fig, handles, labels, MODEL_LEGEND)
     return fig
 
 
@@ -181,16 +255,20 @@ def gate_means_vs_layer(frame: pd.DataFrame) -> plt.Figure:
     frame = frame[frame["metric"].isin(list(GATE_LABELS))].assign(gate=lambda f: f["metric"].map(GATE_LABELS))
     if frame.empty:
         return message_figure("no model with learned gates (SC2Net-type) in these results")
-    models = _ordered(frame["model"])
+    layers = sorted(frame["layers"].dropna().unique())
+    frame, models, palette = labelled(frame)
     datasets = sorted(frame["dataset"].unique())
     grid = sns.relplot(
         data=frame, kind="line", x="layers", y="value", hue="model", style="gate", col="dataset", col_order=datasets,
-        hue_order=models, style_order=list(GATE_LABELS.values()), palette=model_palette(models), errorbar="sd",
+        hue_order=models, style_order=list(GATE_LABELS.values()), palette=palette, errorbar="sd",
         markers=True, height=3.4, aspect=1.2,
     )
     grid.set_axis_labels("layer", "gate mean over test inputs and atoms")
     grid.set_titles("{col_name}")
     grid.set(ylim=(0, 1))
+    for ax in grid.axes.flat:
+        integer_layer_ticks(ax, layers)
+    _move_grid_legend(grid, title=None)
     return grid.figure
 
 

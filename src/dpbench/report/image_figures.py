@@ -12,13 +12,15 @@ import numpy as np
 from dpbench.io import load_tensors
 from dpbench.params import UserError
 from dpbench.report.figures import message_figure, plt, save_figure
+from dpbench.report.specs import display_names
 
 
 def error_figure(samples: list[str], models: list[str], dataset: str, pdf: str, png: str) -> None:
     """Originals, then per model its reconstructions and absolute-error maps (black = no error)."""
     if len(samples) != len(models):
         raise UserError(f"{len(samples)} sample files for {len(models)} models")
-    saved = [(name, load_tensors(p)) for name, p in zip(models, samples)]
+    names = display_names(models)  # the registry's labels; a +learned_D result keeps its suffix
+    saved = [(names[name], load_tensors(p)) for name, p in zip(models, samples)]
     failed = [name for name, s in saved if s.get("status") == "diverged"]
     shown = [(name, s) for name, s in saved if s.get("status") != "diverged"]
     if not shown:

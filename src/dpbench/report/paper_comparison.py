@@ -31,6 +31,7 @@ from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
 from dpbench.params import UserError
+from dpbench.registry import model_label
 from dpbench.report.settings import check_setting, differences, matching
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
 from dpbench.report.tables import PLUS_MINUS, Flavour, format_cell, metric_digits, seed_stats, write_html
@@ -91,6 +92,11 @@ def _escaped(text: str, flavour: Flavour) -> str:
     return html_escape(text) if flavour == "html" else text
 
 
+def _label(model: str) -> str:
+    """A model's name as tables show it (the registry's label); empty stays empty."""
+    return model_label(model) if model else model
+
+
 def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> tuple[str, str]:
     """Our cell for a published row, and the model it comes from (its best model if none is named)."""
     spec = TASKS[row["task"]]
@@ -98,23 +104,23 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
     if row["ours_model"]:
         frame = frame[frame["model"] == row["ours_model"]]
     if frame.empty:
-        return "not run", row["ours_model"]
+        return "not run", _label(row["ours_model"])
     if row["requires"]:
         comparable = frame[matching(frame, row["requires"])]
         if comparable.empty:
-            return _escaped(f"not comparable: {'; '.join(differences(frame, row['requires']))}", flavour), row["ours_model"]
+            return _escaped(f"not comparable: {'; '.join(differences(frame, row['requires']))}", flavour), _label(row["ours_model"])
         frame = comparable
     if spec.select:
         frame = FILTERS[spec.select](frame)
     stats = seed_stats(frame, spec.column, [row["metric"]])
     stats = stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
     if stats.empty:  # the runs are there, but no seed produced this metric
-        return "failed", row["ours_model"]
+        return "failed", _label(row["ours_model"])
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
     cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]), flavour)
     # the best setting (e.g. features, starts) when the task has several per dataset
     setting = best["column"][len(row["dataset"]):].strip()
-    return cell, f"{best['model']} {setting}".strip()
+    return cell, f"{_label(best['model'])} {setting}".strip()
 
 
 def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Flavour = "latex") -> Styler:

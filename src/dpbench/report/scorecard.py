@@ -21,8 +21,10 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
+from dpbench.params import UserError
 from dpbench.report.claims import (
     VERDICTS,
+    Claim,
     Paper,
     Verdict,
     evaluate,
@@ -133,11 +135,26 @@ def print_scorecard(papers: dict[str, Paper], verdicts: list[Verdict], out: Text
     print(f"\n{len(verdicts)} checks: {_counts(verdicts)}", file=out)
 
 
+def load_claim_files(paths: list[str | Path | None]) -> tuple[dict[str, Paper], list[Claim]]:
+    """The papers and claims of several claims files (``None``: the shipped one), in order; a paper key or
+    claim id that two files use is refused, naming it."""
+    papers: dict[str, Paper] = {}
+    claims: list[Claim] = []
+    for path in paths:
+        more_papers, more_claims = load_claims(path)
+        clash = sorted(set(papers) & set(more_papers)) or sorted({c.id for c in claims} & {c.id for c in more_claims})
+        if clash:
+            raise UserError(f"claims file {path}: paper key(s) or claim id(s) {clash} are used by another claims file too")
+        papers |= more_papers
+        claims += more_claims
+    return papers, claims
+
+
 def _claims(args: argparse.Namespace) -> None:
     summary = Path(args.summary)
     if not summary.exists():
         raise FileNotFoundError(f"missing summary file: {summary} (run the workflow's aggregate step first)")
-    papers, claims = load_claims(args.claims)
+    papers, claims = load_claim_files(args.claims or [None])
     verdicts = evaluate(pd.read_csv(summary), claims)
     for path, text in ((args.latex, latex_table), (args.html, html_table)):
         if path:
@@ -153,7 +170,8 @@ def _claims(args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("claims", help="check the papers' claims against the summary and print the scorecard")
     p.add_argument("--summary", default="results/summary.csv")
-    p.add_argument("--claims", help="claims YAML (default: the one shipped with dpbench)")
+    p.add_argument("--claims", action="append",
+                   help="a claims YAML file (default: the one shipped with dpbench); give it again to check several")
     p.add_argument("--latex", help="also write the scorecard as a LaTeX table here")
     p.add_argument("--html", help="also write the scorecard as an HTML page here")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table instead (for a README)")

@@ -1,12 +1,15 @@
-"""What each task reports: its headline metrics, their direction, and how rows are selected."""
+"""What each task reports: its headline metrics, their direction, and how rows are selected (free of
+pandas at import: the workflow reads it when it parses)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from dpbench.registry import MODELS, model_label, model_rank
 
-from dpbench.registry import MODELS
+if TYPE_CHECKING:
+    import pandas as pd
 
 # metric -> True when larger is better
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -53,6 +56,30 @@ METRIC_LABELS: dict[str, str] = {
 
 # one consistent order (and so one colour) per model across every table and figure: the registry's
 MODEL_ORDER: list[str] = list(MODELS)
+
+
+def ordered_models(models: object) -> list[str]:
+    """The distinct model names of ``models`` (any iterable, e.g. a column) in the registry's order
+    (variants after their model; models named by their class after the registry's)."""
+    return sorted(set(models), key=lambda m: (model_rank(m), m))
+
+
+def _label(name: str) -> str:
+    from dpbench.tasks.jobs import LEARNED_D, images_split_label
+
+    model, learned = images_split_label(name)
+    return f"{model_label(model)} (learned D)" if learned and name.endswith(LEARNED_D) else model_label(name)
+
+
+def display_names(models: list[str]) -> dict[str, str]:
+    """How tables and figures name each model: the registry's label (a model class's own), with a
+    variant's options (and ``(learned D)`` for an image result whose decoder was learned with it); two
+    models that would share a label keep their names in brackets."""
+    labels = {m: _label(m) for m in models}
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {m: label if counts[label] == 1 else f"{label} ({m})" for m, label in labels.items()}
 
 # how a published number was read: printed in the paper, read off a plotted figure, quoted by a
 # secondary source (a survey, a table of another paper), or said in a talk

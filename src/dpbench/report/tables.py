@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dpbench.registry import model_rank
-from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED
+from dpbench.report.specs import FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS, UNRANKED, display_names
 
 
 def _column_label(row: pd.Series, columns: list[str]) -> str:
@@ -90,21 +90,27 @@ def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame,
     returns the caption's note on it (empty for other tasks)."""
     if task != "synthetic":
         return ""
-    from dpbench.report.reference import PAPERS, load_reference_curves, published_at
+    from dpbench.report.reference import PAPERS, load_reference_curves, published_at, same_problem
 
     curves = load_reference_curves()
     added = False
+    skipped = []
     mark = ALISTA_MARK[flavour]
     for dataset in sorted(frame["dataset"].unique()):
         values = {model: published_at(curves, 16, dataset, model) for model in cells.index}
         if not any(values.values()):
+            continue
+        same, how = same_problem(frame[frame["dataset"] == dataset])
+        if not same:  # the papers' numbers beside a run of another problem would read as a comparison
+            skipped.append(f"{dataset}: {how}")
             continue
         key = (dataset, PUBLISHED_LABEL)
         cells[key] = [" / ".join(f"{v:.1f}" + ("" if p == PAPERS[0] else mark) for p, v in values[m]) for m in cells.index]
         bold[key] = False
         added = True
     if not added:
-        return ""
+        return (f" The papers' NMSE at 16 layers (m = 250, n = 500, p = 0.1) is not shown beside runs of another problem "
+                f"({'; '.join(skipped)})." if skipped else "")
     return (f" Column {PUBLISHED_LABEL}: NMSE (dB) at 16 layers read off the figures of the LISTA-CPSS paper "
             f"(NeurIPS 2018, Fig. 5) and, marked {mark}, the ALISTA paper (ICLR 2019, Fig. 1), figure-digitized, "
             "for m = 250, n = 500.")
@@ -155,6 +161,8 @@ def task_cells(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                 bold.loc[model] = False
             if not cells.loc[model, key]:
                 cells.loc[model, key] = "failed"
+    names = display_names(list(cells.index))  # the registry's labels, as in every figure
+    cells, bold = cells.rename(index=names), bold.rename(index=names)
     n_seeds = int(frame["seed"].nunique())
     caption = (
         f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}"

@@ -68,6 +68,37 @@ class SparseEncoder(nn.Module):
     Subclasses implement :meth:`_iterates`, a generator of the code after each layer. ``forward``
     returns the last one, or all of them with ``return_all=True`` (to compute per-layer curves in one
     pass). ``trainable`` is False for the classical solvers, which have nothing to learn.
+
+    **The contract** every model meets, a model of your own too (``dpbench check-model
+    package.module:Class`` checks it; docs/adding-a-model.md has a worked example):
+
+    1. *Constructor* ``Model(D, lam, n_layers, **options)``: it calls
+       ``super().__init__(D, lam, n_layers)`` first (which stores ``D`` as the buffer ``self.D``, of
+       shape ``(n_features, n_atoms)``, with ``self.lam`` and ``self.n_layers``) and builds its
+       parameters from ``self.D``. Options are keyword arguments with defaults: the config passes
+       them (``model_options``, or a variant ``name[key=value]``). The tasks build a model with
+       :meth:`from_dictionary`, which calls the constructor unless overridden.
+    2. *Layers*: :meth:`_iterates` ``(x, n_layers)`` yields exactly ``n_layers`` codes, the code after
+       each layer, each of shape ``(batch, n_atoms)`` in ``x``'s dtype and device; layer ``t`` of a
+       shallower run equals layer ``t`` of a deeper one. :meth:`forward` checks ``x`` and the depth.
+    3. *Parameters*: ``trainable = False`` for a model with nothing to learn (and then no
+       parameters). A learned model's parameters are trained layer by layer by the staged schedule of
+       the synthetic task (:mod:`dpbench.sparse.staged`), so each parameter is one of two kinds:
+       *per layer*, stacked over layers with dim 0 equal to ``n_layers`` (layer ``t`` uses
+       ``param[t]``), or *shared* by every layer and named by :meth:`shared_parameters`. A model
+       whose every parameter is shared sets ``recurrent = True`` (it can then run any depth).
+       Thresholds named ``theta`` are kept ``>= 0`` after every optimiser step (:meth:`project_`).
+    4. *State*: every tensor the model needs is a parameter or a registered buffer, so that
+       ``.to(device)``, ``.double()`` and ``state_dict()`` (training checkpoints) carry it; a
+       ``float64`` dictionary gives ``float64`` codes.
+    5. *ISTA at initialisation*, where claimed: a model that says so (the registry's
+       ``ista_at_init``, or a class attribute ``ista_at_init = {options}``) equals ISTA at
+       initialisation under those options: layer ``t`` is ISTA's iterate ``t`` from ``z_0 = 0`` with
+       step ``1/L`` and threshold ``lam/L``, ``L = ||D||_2^2`` (to 1e-10 in float64).
+
+    A class of your own may also set ``label`` (its name in tables and figures), ``tasks`` (default
+    every sparse task) and ``needs_overcomplete`` (a reason it cannot run with fewer atoms than
+    features); the config's ``models:`` section overrides them (:mod:`dpbench.external`).
     """
 
     trainable: bool = True
@@ -116,8 +147,8 @@ class SparseEncoder(nn.Module):
 
     def shared_parameters(self) -> set[str]:
         """Names of the parameters every layer uses (trained from the first stage of the staged
-        schedule on). Every other parameter is stacked over layers: its dim 0 indexes the layer.
-        Recurrent models share everything."""
+        schedule on). Every other parameter is stacked over layers: its dim 0 indexes the layer
+        (the contract's rule 3). Recurrent models share everything."""
         return {name for name, _ in self.named_parameters()} if self.recurrent else set()
 
     def project_(self) -> None:

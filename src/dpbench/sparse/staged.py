@@ -62,6 +62,21 @@ def substages(n_layers: int, lr: float, lr_decays: list[float]) -> list[tuple[in
     return [(t, lr * d, only_new) for t in range(n_layers) for d, only_new in [(1.0, True)] + [(d, False) for d in lr_decays]]
 
 
+def layer_dimension_error(model: SparseEncoder, name: str, param: torch.Tensor) -> str:
+    """Why parameter ``name`` breaks the layer-wise schedule, and the two ways to fix it (the contract of
+    :class:`~dpbench.sparse.base.SparseEncoder`, rule 3)."""
+    cls = type(model).__name__
+    shape = tuple(param.shape)
+    return (
+        f"{cls}.{name} has shape {shape}, but the staged schedule trains layer by layer: a parameter must either "
+        f"have one slice per layer (dim 0 = n_layers = {model.n_layers}; layer t uses {name}[t]) or be shared by "
+        f"every layer and named by shared_parameters(). If every layer uses {name}, add it: "
+        f"def shared_parameters(self): return {{{name!r}}} (with any other shared ones). If each layer should have "
+        f"its own, build it as nn.Parameter(x.expand(n_layers, *x.shape).clone()). See the contract in "
+        "dpbench.sparse.SparseEncoder's docstring and docs/adding-a-model.md; `dpbench check-model` checks a class."
+    )
+
+
 def gradient_scales(model: SparseEncoder, t: int, only_new: bool, layer_decay: float) -> dict[str, torch.Tensor]:
     """Per parameter, the factor its gradient is multiplied by in sub-stage ``(t, only_new)``:
     0 for parameters not trained there, else ``layer_decay ** (t - k)`` for layer ``k``."""
@@ -72,8 +87,8 @@ def gradient_scales(model: SparseEncoder, t: int, only_new: bool, layer_decay: f
             value = (1.0 if t == 0 else 0.0) if only_new else layer_decay**t
             scales[name] = param.new_tensor(value)
             continue
-        if param.shape[0] != model.n_layers:
-            raise ValueError(f"{type(model).__name__}.{name}: dim 0 is {param.shape[0]}, not the {model.n_layers} layers")
+        if param.ndim == 0 or param.shape[0] != model.n_layers:
+            raise ValueError(layer_dimension_error(model, name, param))
         k = torch.arange(model.n_layers, device=param.device, dtype=param.dtype)
         if only_new:
             s = (k == t).to(param.dtype)

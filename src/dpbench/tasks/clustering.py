@@ -9,56 +9,96 @@ runs of a model stay apart in the table and figures.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from sklearn.cluster import KMeans as SklearnKMeans
+from dpbench.params import DivergenceError, UserError, parse_params
+from dpbench.registry import ModelSpec, check_model, parse_model
 
-from dpbench.cluster import KMeans, KMeansNet, KMeansNetTELL
-from dpbench.io import load_tensors, save_tensors
-from dpbench.metrics import clustering_scores
-from dpbench.params import UserError, parse_params
-from dpbench.registry import check_model, parse_model
-from dpbench.results import write_result
-from dpbench.runtime import DivergenceError, resolve_device, run_metadata, seed_everything, synchronize
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
-# model name -> (factory(n_clusters, seed, device, **params), allowed hyperparameters)
+
+def _kmeans(k: int, seed: int, device: torch.device, **p: Any) -> Any:
+    from dpbench.cluster.kmeans import KMeans
+
+    return KMeans(k, seed=seed, device=device, **p)
+
+
+def _kmeansnet(k: int, seed: int, device: torch.device, **p: Any) -> Any:
+    from dpbench.cluster.kmeansnet import KMeansNet
+
+    return KMeansNet(k, random_state=seed, device=device, **p)
+
+
+def _kmeansnet_tell(k: int, seed: int, device: torch.device, **p: Any) -> Any:
+    from dpbench.cluster.kmeansnet_tell import KMeansNetTELL
+
+    return KMeansNetTELL(k, random_state=seed, device=str(device), **p)
+
+
+def _sklearn_kmeans(k: int, seed: int, device: torch.device, **p: Any) -> Any:
+    from sklearn.cluster import KMeans as SklearnKMeans
+
+    return SklearnKMeans(k, random_state=seed, **p)
+
+
+# model name -> (factory(n_clusters, seed, device, **params), allowed hyperparameters); each factory
+# imports its model's module only when it builds one
 MODELS: dict[str, tuple[Callable[..., Any], set[str]]] = {
-    "kmeans": (
-        lambda k, seed, device, **p: KMeans(k, seed=seed, device=device, **p),
-        {"n_init", "max_iter", "tol"},
-    ),
-    "kmeansnet": (
-        lambda k, seed, device, **p: KMeansNet(k, random_state=seed, device=device, **p),
-        {"tau", "tau_final", "epochs", "batch_size", "lr", "n_init"},
-    ),
-    "kmeansnet_tell": (
-        lambda k, seed, device, **p: KMeansNetTELL(k, random_state=seed, device=str(device), **p),
-        {"epochs", "batch_size", "alpha", "encoder", "log_every", "checkpoint_every"},
-    ),
-    "sklearn_kmeans": (
-        lambda k, seed, device, **p: SklearnKMeans(k, random_state=seed, **p),
-        {"n_init", "max_iter", "tol"},
-    ),
+    "kmeans": (_kmeans, {"n_init", "max_iter", "tol"}),
+    "kmeansnet": (_kmeansnet, {"tau", "tau_final", "epochs", "batch_size", "lr", "n_init"}),
+    "kmeansnet_tell": (_kmeansnet_tell, {"epochs", "batch_size", "alpha", "encoder", "log_every", "checkpoint_every"}),
+    "sklearn_kmeans": (_sklearn_kmeans, {"n_init", "max_iter", "tol"}),
 }
+# the models that cluster NumPy arrays (scikit-learn's); the others take tensors on their device
+NUMPY_MODELS = {"sklearn_kmeans"}
+
+
+def _own_class(spec: ModelSpec) -> tuple[Callable[..., Any], set[str] | None]:
+    """The factory of a clustering class of the user's own (scikit-learn's constructor convention):
+    ``Class(n_clusters, random_state=seed, [device=device,] **params)``; any hyperparameter its
+    constructor takes is allowed."""
+    cls = spec.load()
+    arguments = inspect.signature(cls).parameters
+    takes_any = any(a.kind is inspect.Parameter.VAR_KEYWORD for a in arguments.values())
+    missing = [a for a in ("n_clusters", "random_state") if a not in arguments and not takes_any]
+    if missing:
+        raise UserError(f"clustering model {spec.name!r}: its constructor lacks {missing}; a clustering class is built as "
+                        "Class(n_clusters, random_state=seed, **params), as scikit-learn's (docs/adding-a-model.md)")
+
+    def factory(k: int, seed: int, device: torch.device, **p: Any) -> Any:
+        extra = {"device": str(device)} if "device" in arguments else {}
+        return cls(n_clusters=k, random_state=seed, **extra, **p)
+
+    allowed = None if takes_any else set(arguments) - {"n_clusters", "random_state", "device"}
+    return factory, allowed
 
 
 def build_model(name: str, n_clusters: int, seed: int, device: torch.device, params: dict[str, Any]) -> Any:
     """Instantiate clustering model ``name`` (or a variant, ``kmeansnet[n_init=1]``, whose options
-    override ``params``); unknown names or hyperparameters are named in the error."""
+    override ``params``; or a class of the user's own, ``package.module:Class``); unknown names or
+    hyperparameters are named in the error."""
     spec = check_model(name, family="cluster")
     params = {**params, **parse_model(name)[1]}
-    factory, allowed = MODELS[spec.name]
-    unknown = set(params) - allowed
+    factory, allowed = MODELS[spec.name] if spec.name in MODELS else _own_class(spec)
+    unknown = set(params) - allowed if allowed is not None else set()
     if unknown:
         raise UserError(f"unknown hyperparameter(s) {sorted(unknown)} for model {name!r}; allowed: {sorted(allowed)}")
     return factory(n_clusters, seed, device, **params)
+
+
+def takes_numpy(name: str) -> bool:
+    """Whether model ``name`` clusters a NumPy array (scikit-learn's and every class of the user's own)
+    rather than a tensor on its device."""
+    spec = parse_model(name)[0]
+    return spec.name in NUMPY_MODELS or spec.name not in MODELS
 
 
 def tell_checkpoint_path(output: str) -> str:
@@ -75,10 +115,12 @@ def _fit_predict(
     trains resumably (its state next to ``output``, one per group), and its history (losses and
     ACC/NMI/ARI every ``log_every`` epochs, the true labels used for monitoring only) and final losses
     go into ``meta``."""
+    import torch
+
     n_clusters = int(labels.max()) + 1 if group is None else len(torch.unique(labels))
     model = build_model(model_name, n_clusters, seed, device, params)
-    if not isinstance(model, KMeansNetTELL):
-        return torch.as_tensor(model.fit_predict(x.numpy() if isinstance(model, SklearnKMeans) else x), dtype=torch.int64)
+    if parse_model(model_name)[0].name != "kmeansnet_tell":
+        return torch.as_tensor(model.fit_predict(x.numpy() if takes_numpy(model_name) else x), dtype=torch.int64)
     model.fit(x, labels=labels.numpy(), checkpoint=tell_checkpoint_path(output if group is None else f"{output}.group{group}"))
     meta["params"]["encoder"] = model.encoder_  # the encoder that ran ('auto' resolved)
     meta.setdefault("history", []).extend(h | ({} if group is None else {"group": group}) for h in model.history_)
@@ -93,6 +135,11 @@ def fit(features_path: str, model_name: str, seed: int, params: dict[str, Any], 
     (``kmeansnet_tell[encoder=mlp]``), so that each is a visible job parameter. A feature file with
     ``groups`` (``cifar100_per_superclass``) is clustered group by group, each group into as many
     clusters as it has classes (TELL's CIFAR-100 protocol); the final losses are then means over groups."""
+    import torch
+
+    from dpbench.io import load_tensors, save_tensors
+    from dpbench.runtime import resolve_device, run_metadata, seed_everything, synchronize
+
     data = load_tensors(features_path)
     x, labels, groups = data["features"], data["labels"], data.get("groups")
     device = resolve_device(device_name)
@@ -130,6 +177,12 @@ def starts_label(params: dict[str, Any]) -> str:
 
 def evaluate(pred_path: str, features_path: str, dataset: str, features: str, model: str, seed: int, output: str) -> None:
     """Score saved predictions against the true labels and write the per-job result file."""
+    import torch
+
+    from dpbench.io import load_tensors
+    from dpbench.metrics import clustering_scores
+    from dpbench.results import write_result
+
     pred = load_tensors(pred_path)
     feature_file = load_tensors(features_path)
     labels = feature_file["labels"]

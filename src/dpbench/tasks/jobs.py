@@ -8,13 +8,15 @@ parameters the workflow would give it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dpbench.external import MODELS_ENV
 from dpbench.params import UserError
-from dpbench.registry import DATASETS, model_spec, options_for, parse_model
+from dpbench.registry import DATASETS, check_config_models, model_spec, options_for, parse_model
 from dpbench.tasks.synthetic_grid import dataset_name, job_params
 
 
@@ -31,8 +33,10 @@ def merge_config(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
 
 
 def load_config(files: list[str | Path], schema: str | Path | None = None) -> dict[str, Any]:
-    """The config files layered in order and, when ``schema`` is given, validated against it (the
-    workflow's own check, :func:`snakemake.utils.validate`)."""
+    """The config files layered in order and, when ``schema`` is given, validated as the workflow
+    validates it: against the schema (:func:`snakemake.utils.validate`), then the models it names
+    against the registry (:func:`dpbench.registry.check_config_models`, which also puts the config's
+    ``models:`` section in force in this process and exports it to the commands it runs)."""
     config: dict[str, Any] = {}
     for path in files:
         path = Path(path)
@@ -46,6 +50,26 @@ def load_config(files: list[str | Path], schema: str | Path | None = None) -> di
             validate(config, str(schema))
         except Exception as err:  # WorkflowError with the jsonschema message
             raise UserError(f"invalid config {[str(f) for f in files]}: {err}") from err
+        check_config_models(config)
+        os.environ[MODELS_ENV] = json.dumps(config.get("models") or {}, sort_keys=True)
+        add_declared_models(config)
+    return config
+
+
+# the config section whose ``models`` list each task's models come from
+TASK_SECTIONS = {"clustering": "clustering", "synthetic": "synthetic", "images": "images", "anomaly": "anomaly"}
+
+
+def add_declared_models(config: dict[str, Any]) -> dict[str, Any]:
+    """Add every model class of the config's ``models:`` section to the ``models`` list of each task it
+    runs in (its entry's ``tasks``: by default every task of its family), after the listed models, in
+    place: naming a class there is enough to benchmark it everywhere it fits. Returns ``config``."""
+    for path in config.get("models") or {}:
+        spec = model_spec(path)
+        for task, section in TASK_SECTIONS.items():
+            listed = (config.get(section) or {}).get("models")
+            if task in spec.tasks and listed is not None and path not in listed:
+                config[section]["models"] = [*listed, path]
     return config
 
 
