@@ -61,8 +61,10 @@ def test_unmeasured_seeds_take_their_cells_median_and_empty_cells_stay_unknown(t
 
 def test_estimate_command_on_the_quick_preset_grid(repo, tmp_path):
     write_benchmark(tmp_path / "benchmarks/synthetic/synthetic_noiseless/lista/seed0.tsv", 1800.0)
+    two_seeds = tmp_path / "two_seeds.yaml"  # layered on the preset as a user would: seeds 0 and 1, seven models
+    two_seeds.write_text("synthetic: {seeds: [0, 1], models: [ista, fista, lista, lista_cp, lista_cpss, alista, sc2net]}\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "dpbench", "estimate", "--configfile", "workflow/presets/quick.yaml",
+        [sys.executable, "-m", "dpbench", "estimate", "--configfile", "workflow/presets/quick.yaml", str(two_seeds),
          "--config", f"results_dir={tmp_path}", "--gpu-check", str(_gpu_check_file(tmp_path)), "--cpu-jobs", "4"],
         cwd=repo, capture_output=True, text=True, timeout=300,
     )

@@ -165,13 +165,14 @@ def test_a_clustering_class_of_your_own_is_built_the_scikit_learn_way(mylab):
 
 
 def test_the_public_api_reads_like_the_field(mylab):
+    import dpbench.anomaly as anomaly
     import dpbench.cluster as cluster
     import dpbench.sparse as sparse
 
     for name, spec in registry.MODELS.items():
         if not spec.class_path.startswith("dpbench."):
             continue  # scikit-learn's KMeans
-        module = sparse if spec.family == "sparse" else cluster
+        module = {"sparse": sparse, "detector": anomaly}.get(spec.family, cluster)
         cls = spec.load()
         assert getattr(module, cls.__name__, None) is cls and cls.__name__ in module.__all__, f"{name}: export {cls.__name__}"
         assert cls.__doc__, f"{cls.__name__} has no docstring"

@@ -258,12 +258,42 @@ def cluster_checks(name: str) -> list[Check]:
     return results
 
 
-def check_model(name: str) -> list[Check]:
-    """Every check of model ``name`` (a sparse coder or a clustering model)."""
+def detector_checks(name: str) -> list[Check]:
+    """An anomaly detector with no encoder (the floor): built from the config's ``floor`` parameters, it
+    gives one finite score per frame of a clip, and a moving square scores above a still frame."""
+    import numpy as np
+
     from dpbench.registry import parse_model
 
     spec, _ = parse_model(name)
-    return sparse_checks(name) if spec.family == "sparse" else cluster_checks(name)
+    built: dict[str, Any] = {}
+
+    def construct() -> str:
+        built["model"] = spec.load().from_params({"size": [32, 32], "block": 4, "smooth": 1})
+        return f"{type(built['model']).__name__}.from_params(floor parameters) builds it"
+
+    def scores() -> str:
+        clip = np.zeros((6, 32, 32), dtype=np.uint8)
+        for t in range(3, 6):
+            clip[t, 8:16, 4 * t:4 * t + 8] = 255
+        out = np.asarray(built["model"].score(clip))
+        _require(out.shape == (6,), f"score must return one value per frame: shape {out.shape}, expected (6,)")
+        _require(bool(np.isfinite(out).all()), "scores must be finite")
+        _require(out[4] > out[1], f"a moving square must score above still frames: {out[4]} <= {out[1]}")
+        return "score gives one finite value per frame, higher where something moves"
+
+    results = [_run("constructor", construct)]
+    results.append(_run("score", scores) if "model" in built else Check("score", None, "not run: the model could not be built"))
+    return results
+
+
+def check_model(name: str) -> list[Check]:
+    """Every check of model ``name`` (a sparse coder, a clustering model or an anomaly detector)."""
+    from dpbench.registry import parse_model
+
+    spec, _ = parse_model(name)
+    checks = {"sparse": sparse_checks, "detector": detector_checks}
+    return checks.get(spec.family, cluster_checks)(name)
 
 
 def report(name: str, checks: list[Check]) -> str:

@@ -19,8 +19,10 @@ The classes, each documented in its module:
   support selection).
 * :class:`LISTACP`, :class:`LISTACPSS` (coupled weights, Chen et al. 2018), :class:`TiLISTA`
   (tied, one matrix, Liu et al. 2019), :class:`ALISTA` (analytic weights, Liu et al. 2019).
+* :class:`LFISTA` (learned FISTA, Moreau & Bruna 2017).
 * :class:`SC2Net` (the Sparse LSTM, Zhou et al. 2018) and :class:`SLSTMOutputGate` (its authors'
-  output-gate cell).
+  output-gate cell); :class:`LISTASC2Net`, :class:`LFISTASC2Net` (LISTA's and LFISTA's unit inside
+  SC2Net's framework, its Table 2 as the authors' code runs it).
 
 and :class:`SparseEncoder`, the base class whose docstring states the contract every model meets
 (a model of your own too: docs/adding-a-model.md, ``dpbench check-model``), with the pieces models
@@ -42,9 +44,12 @@ from dpbench.sparse.alista import ALISTA
 from dpbench.sparse.base import SparseEncoder, lasso_cost, lasso_objective, soft_threshold, spectral_norm_sq
 from dpbench.sparse.fista import FISTA
 from dpbench.sparse.ista import ISTA
+from dpbench.sparse.lfista import LFISTA
+from dpbench.sparse.lfista_sc2net import LFISTASC2Net
 from dpbench.sparse.lista import LISTA
 from dpbench.sparse.lista_cp import LISTACP
 from dpbench.sparse.lista_cpss import LISTACPSS
+from dpbench.sparse.lista_sc2net import LISTASC2Net
 from dpbench.sparse.lista_ss import LISTASS
 from dpbench.sparse.sc2net import SC2Net
 from dpbench.sparse.slstm_output_gate import SLSTMOutputGate
@@ -78,9 +83,12 @@ __all__ = [
     "ALISTA",
     "FISTA",
     "ISTA",
+    "LFISTA",
+    "LFISTASC2Net",
     "LISTA",
     "LISTACP",
     "LISTACPSS",
+    "LISTASC2Net",
     "LISTASS",
     "MODELS",
     "SC2Net",
