@@ -10,8 +10,8 @@ A record is a folder ``docs/runs/<NAME>/`` with two files:
   caller measured it) and the job time per task (Snakemake's ``benchmark:`` files), the machine
   (CPU model, cores, memory, GPU) and the versions of Python, PyTorch, Snakemake and the rest.
 
-The jobs are the workflow's own: Snakemake's ``--detailed-summary`` for the config lists every
-per-job result file the run should have (the inputs of the ``aggregate`` rule) with its status. A
+The jobs are the workflow's own: the ``aggregate`` job of a dry run lists every per-job result file
+the run should have (its inputs), Snakemake's ``--detailed-summary`` gives each its status. A
 result that Snakemake would rerun because its parameters or code changed since it was made does not
 match the config, and the record is refused, naming the files; missing results are listed in
 ``run.json`` (a record of a run that did not finish says so), or refused with ``--complete``.
@@ -88,12 +88,24 @@ def workflow_files(configfiles: list[Path], snakemake: list[str] | None = None) 
     return list(csv.DictReader(io.StringIO(table), delimiter="\t"))
 
 
-def expected_results(rows: list[dict[str, str]]) -> dict[str, str]:
-    """Per-job result files of the run (the inputs of the ``aggregate`` rule) -> their status."""
-    aggregate = [row for row in rows if row["rule"] == "aggregate"]
-    if not aggregate:
+def aggregate_inputs(configfiles: list[Path], snakemake: list[str] | None = None) -> list[str]:
+    """The inputs of the ``aggregate`` job, as a dry run that forces it prints them (``--detailed-summary``
+    knows a job's inputs only from the metadata of outputs already made: none before the run ends)."""
+    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), "--dry-run", "--cores", "1",
+               "--forcerun", "aggregate", "--until", "aggregate"]
+    for path in configfiles:
+        command += ["--configfile", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise UserError(f"snakemake --dry-run failed ({shlex.join(command)}):\n{done.stderr[-2000:]}")
+    block = re.search(r"^(?:local)?rule aggregate:\n(?:    .*\n)*?    input: (.*)$", done.stdout, flags=re.M)
+    if not block:
         raise UserError("the workflow lists no 'aggregate' job for this config: no task is enabled")
-    results = [p for p in aggregate[0]["input-file(s)"].split(",") if p]
+    return [p for p in block[1].split(", ") if p]
+
+
+def expected_results(rows: list[dict[str, str]], results: list[str]) -> dict[str, str]:
+    """Per-job result files of the run (the inputs of the ``aggregate`` job) -> their status in ``rows``."""
     status = {row["output_file"]: row["status"] for row in rows}
     return {path: status.get(path, MISSING) for path in results}
 
@@ -173,7 +185,7 @@ def make_record(
     if not NAME.match(name):
         raise UserError(f"record name {name!r}: use letters, digits, '.', '_' and '-' only")
     config = load_config(configfiles)
-    expected = expected_results(workflow_files(configfiles, snakemake))
+    expected = expected_results(workflow_files(configfiles, snakemake), aggregate_inputs(configfiles, snakemake))
     stale = sorted(p for p, status in expected.items() if status not in PRESENT_OK | {MISSING})
     if stale:
         listed = "\n  ".join(f"{p} ({expected[p]})" for p in stale[:20])
