@@ -20,11 +20,14 @@ HEADER = "output_file\tdate\trule\tlog-file(s)\tinput-file(s)\tshellcmd\tstatus\
 
 
 def fake_snakemake(tmp_path, statuses):
-    """A stand-in for `snakemake --detailed-summary`: prints the aggregate job and each result's status."""
-    lines = [HEADER, "\t".join([str(tmp_path / "summary.csv"), "-", "aggregate", "-", ",".join(statuses), "-", "ok", "-"])]
+    """A stand-in for snakemake: `--detailed-summary` prints each result's status (the aggregate job's inputs
+    unknown, as before it ran), `--dry-run` the aggregate job with its inputs."""
+    lines = [HEADER, "\t".join([str(tmp_path / "summary.csv"), "-", "aggregate", "-", "-", "-", "missing", "-"])]
     lines += ["\t".join([path, "-", "synthetic", "-", "-", "-", status, "-"]) for path, status in statuses.items()]
+    dry = ["[Fri Dec  4 15:00:00 2026]", "localrule aggregate:", f"    input: {', '.join(statuses)}",
+           f"    output: {tmp_path / 'summary.csv'}", "    jobid: 0"]
     script = tmp_path / "fake_snakemake.py"
-    script.write_text(f"print({chr(10).join(lines)!r})\n")
+    script.write_text(f"import sys\nprint({chr(10).join(dry)!r} if '--dry-run' in sys.argv else {chr(10).join(lines)!r})\n")
     return [sys.executable, str(script)]
 
 
@@ -105,9 +108,10 @@ def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tm
     assert "LISTA beats 16 iterations of FISTA" in text  # judged under the paper's problem size: in the headline
     presets_rows = {cells[0]: cells[1:] for line in text.splitlines() if line.startswith("| `")
                     for cells in [[c.strip() for c in line.strip("|").split("|")]]}
-    assert presets_rows["`tiny`"][:2] == ["A tiny run.", "none (generated)."]  # the presets table, from the headers
-    assert presets_rows["`tiny`"][2].startswith("not measured on") and "(docs/results.md#tiny)" in presets_rows["`tiny`"][2]
-    assert presets_rows["`other`"] == ["Another preset, not recorded.", "-", "no record yet"]
+    assert "Every claim, by run: [tiny](docs/results.md#tiny): " in text  # then every run's count of verdicts
+    assert presets_rows["`tiny`"][0] == "A tiny run."  # the presets table, from the headers' first sentences
+    assert presets_rows["`tiny`"][1].startswith("not measured on") and "(docs/results.md#tiny)" in presets_rows["`tiny`"][1]
+    assert presets_rows["`other`"] == ["Another preset, not recorded.", "no record yet"]
     assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == []
     output.write_text(page.replace("-40.0", "-45.0"))  # a number typed by hand
     assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output)]

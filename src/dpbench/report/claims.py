@@ -15,6 +15,7 @@ and ``claims``, one entry per claim::
                                          # selection (the deepest layer count for sparse coders)
       setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
       setting_models: [kmeansnet_tell]   # optional: the models whose rows must meet it (default: both)
+      headline: true                     # optional: one of the talk's headline claims (the README's table)
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
 
 ``setting`` is the setting the paper's number holds for (problem size, protocol, epochs, training
@@ -65,7 +66,7 @@ CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
 VERDICTS = ("holds", "fails", "not comparable", "not run")
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models"}
+_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "headline"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -101,6 +102,7 @@ class Claim:
     where: dict[str, str] = field(default_factory=dict)
     setting: dict[str, Any] = field(default_factory=dict)
     setting_models: tuple[str, ...] = ()  # the models whose rows must meet ``setting`` (empty: every model named)
+    headline: bool = False  # one of the talk's headline claims: the README's table shows its verdicts
 
     @property
     def higher_is_better(self) -> bool:
@@ -216,6 +218,9 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     if not isinstance(setting_models, list) or not set(setting_models) <= named:
         raise _fail(where, f"setting_models must list models of the test ({sorted(m for m in named if m)}), got {setting_models!r}")
     fields["setting_models"] = tuple(setting_models)
+    if not isinstance(entry.get("headline", False), bool):
+        raise _fail(where, f"headline must be true or false, got {entry['headline']!r}")
+    fields["headline"] = entry.get("headline", False)
     if test["kind"] == "published":
         if test["checked"] not in CHECKED:
             raise _fail(where, f"checked must be one of {list(CHECKED)}, got {test['checked']!r}")

@@ -4,10 +4,11 @@ Every number of ours that the documentation shows comes from a record of ``docs/
 (:mod:`dpbench.report.records`): per run, what it is, where and when it ran, its scorecard, its
 tables, its figures (PNG under ``docs/figures/<run>/``) and the published numbers beside ours. The
 README's two generated tables are written the same way, each between its markers: the headline
-(``<!-- results:headline -->`` ... ``<!-- /results:headline -->``: every claim that a record could
-judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's) and the presets
-(``<!-- results:presets -->`` ... ``<!-- /results:presets -->``: each preset of
-``workflow/presets/``, what it is and needs from its header comment, and the wall time of its record).
+(``<!-- results:headline -->`` ... ``<!-- /results:headline -->``: the talk's headline claims that a
+record could judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's, then each
+run's count of verdicts) and the presets (``<!-- results:presets -->`` ... ``<!-- /results:presets -->``:
+each preset of ``workflow/presets/``, the first sentence of its header comment, and the wall time of
+its record; docs/results.md gives each record's data and full description).
 
 ``--check`` writes nothing: it regenerates the page and the README's table in memory and fails,
 naming the file, when the committed ones differ (CI runs it through the test suite), so that no
@@ -179,19 +180,35 @@ def results_page(runs: list[Run], figures_link: str = "figures") -> str:
 
 
 def headline(runs: list[Run]) -> str:
-    """The README's table: every claim a record judged (holds or fails), with the run and cell."""
-    from dpbench.report.claims import ours_text, reference_text
+    """The README's table: the talk's headline claims (``headline: true`` in claims.yaml) that a record
+    judged (holds or fails), with the run and cell, then every run's count of verdicts."""
+    from collections import Counter
 
-    rows = []
+    from dpbench.report.claims import VERDICTS, ours_text, reference_text
+
+    rows, counts = [], []
     for run in runs:
         _, verdicts = scorecard(run)
         for v in verdicts:
-            if v.verdict in JUDGED:
+            if v.claim.headline and v.verdict in JUDGED:
                 rows.append({"Claim": v.claim.text, "Run": f"[{run.name}](docs/results.md#{run.name.lower()})", "Cell": v.cell,
                              "Ours": ours_text(v), "Against": reference_text(v), "Verdict": v.verdict})
-    if not rows:
-        return "No claim has been judged by a recorded run yet: see [docs/results.md](docs/results.md)."
-    return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
+        if verdicts:
+            tally = Counter(v.verdict for v in verdicts)
+            counts.append(f"[{run.name}](docs/results.md#{run.name.lower()}): {len(verdicts)} checks, "
+                          + ", ".join(f"{tally[k]} {k}" for k in VERDICTS if tally[k]))
+    table = (pd.DataFrame(rows).to_markdown(index=False, stralign="left") if rows else
+             "No headline claim has been judged by a recorded run yet.")
+    every = ("Every claim, by run: " + "; ".join(counts) + ".") if counts else ""
+    return "\n\n".join(filter(None, [table, every]))
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a preset's description (up to its first full stop)."""
+    for stop in (". ",):
+        if stop in text:
+            text = text[: text.index(stop)]
+    return text.rstrip(".") + "."
 
 
 def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
@@ -205,7 +222,7 @@ def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
         time = (f"{_duration(rec.get('wall_seconds'))} on {rec['machine']['cores']} cores"
                 + (f" ({rec['jobs']['run']} of {rec['jobs']['expected']} jobs)" if rec["jobs"]["missing"] else "")
                 + f", [record](docs/results.md#{path.stem.lower()})") if rec else "no record yet"
-        rows.append({"Preset": f"`{path.stem}`", "What it is": header["description"], "Data": header["data"] or "-", "Time": time})
+        rows.append({"Preset": f"`{path.stem}`", "What it is": _first_sentence(header["description"]), "Time": time})
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
 
 
