@@ -129,3 +129,47 @@ def test_the_configuration_reference_lists_every_key_of_the_schema():
         for sub in node.get("properties", {}):
             assert f"`{key}.{sub}`" in page
     assert "`synthetic.problem.m`" in page and "integer ≥ 1" in page
+
+
+def _schema_keys(node, path):
+    """(dotted path, schema) of every key under ``node``: the properties, pattern properties and definitions
+    (``$defs.<name>``) at every depth, and the schema of a mapping's other names (``<name>``); a bare
+    ``$ref`` is no key of its own (its definition, under ``$defs``, is)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _schema_keys(item, path)
+        return
+    if not isinstance(node, dict):
+        return
+    for container in ("$defs", "properties", "patternProperties"):
+        for key, child in node.get(container, {}).items():
+            here = ".".join(filter(None, [path, "$defs" if container == "$defs" else "", key]))
+            if isinstance(child, dict) and set(child) != {"$ref"}:
+                yield here, child
+            yield from _schema_keys(child, here)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and set(extra) != {"$ref"}:
+        yield f"{path}.<name>", extra
+    for container in ("additionalProperties", "items", "allOf", "anyOf", "oneOf"):
+        yield from _schema_keys(node.get(container), f"{path}.<name>" if container == "additionalProperties" else path)
+
+
+def test_every_key_of_the_schema_has_a_description():
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    keys = dict(_schema_keys(schema, ""))
+    # the walk reaches every depth: definitions, nested mappings, a mapping's other names, pattern properties
+    assert {"$defs.anomaly_params.anomalynet.ae.channels", "synthetic.problem.m", "images.data.<name>.crop",
+            "models.<name>.label", "clustering.params.:"} <= set(keys)
+    assert "anomaly.params" not in keys  # a bare $ref: $defs.anomaly_params carries the description
+    missing = sorted(path for path, node in keys.items() if not str(node.get("description") or "").strip())
+    assert not missing, f"{len(missing)} keys of the schema without a description: {missing}"
+    # docs/configuration.md is made of Markdown tables: a '|' would split a description's cell
+    piped = sorted(path for path, node in keys.items() if "|" in str(node.get("description", "")))
+    assert not piped, f"descriptions with a '|', which breaks the tables of docs/configuration.md: {piped}"
+
+
+def test_the_committed_configuration_reference_is_current(monkeypatch):
+    monkeypatch.chdir(ROOT)  # config-doc reads the schema and config.yaml, and compares the page, at the repository root
+    assert main(["config-doc", "--check"]) == 0, "docs/configuration.md is stale: run `dpbench config-doc` and commit it"
