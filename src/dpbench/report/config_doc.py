@@ -31,12 +31,29 @@ def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     if not ref.startswith("#/$defs/"):
         raise UserError(f"{SCHEMA}: only local references (#/$defs/...) are supported, got {ref!r}")
     target = schema["$defs"][ref.removeprefix("#/$defs/")]
-    return {**_resolve(target, schema), **{k: v for k, v in node.items() if k != "$ref"}}
+    return _merge_all_of({**_resolve(target, schema), **{k: v for k, v in node.items() if k != "$ref"}}, schema)
+
+
+def _merge_all_of(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with its ``allOf`` members merged in: their properties join the node's, and a member that
+    only narrows a key (no description of its own) keeps the key's description."""
+    if "allOf" not in node:
+        return node
+    merged = {k: v for k, v in node.items() if k != "allOf"}
+    properties = dict(merged.get("properties", {}))
+    for member in map(lambda m: _resolve(m, schema), node["allOf"]):
+        merged = {**member, **merged}
+        for key, child in member.get("properties", {}).items():
+            known = _resolve(properties.get(key, {}), schema)
+            properties[key] = child if "description" in child or not known else {**known, **child}
+    merged["properties"] = properties
+    return merged
 
 
 def describe_type(node: dict[str, Any], schema: dict[str, Any]) -> str:
     """What a key takes, in a few words: ``integer ≥ 1``, ``one of: cpu, cuda``, ``list of integer``..."""
-    node = _resolve(node, schema)
+    model_name = node.get("$ref") == "#/$defs/model_name"
+    node = _merge_all_of(_resolve(node, schema), schema)
     if "enum" in node:
         return "one of: " + ", ".join("null" if v is None else str(v) for v in node["enum"])
     if "oneOf" in node:
@@ -45,8 +62,11 @@ def describe_type(node: dict[str, Any], schema: dict[str, Any]) -> str:
     text = " or ".join(kind) if isinstance(kind, list) else kind
     if text == "array" and "items" in node:
         text = f"list of {describe_type(node['items'], schema)}"
-    if "pattern" in node:
-        text += " (a registered name, optionally with [options])"
+    if model_name:
+        text += " (a model: a registered name, a variant name[key=value], or package.module:Class)"
+    elif "pattern" in node:
+        pattern = node["pattern"]
+        text += f" matching `{pattern}`" if len(pattern) <= 40 else " (of the form the schema's pattern gives)"
     bounds = [fmt.format(node[key]) for key, fmt in _BOUNDS.items() if key in node]
     return text + (" " + ", ".join(bounds) if bounds else "")
 
@@ -63,7 +83,7 @@ def _value(config: Any, path: list[str]) -> str:
 
 def rows(node: dict[str, Any], schema: dict[str, Any], config: dict[str, Any], path: list[str]) -> list[dict[str, str]]:
     """One row per key under ``node`` (depth first), each with its path, type, config value and description."""
-    node = _resolve(node, schema)
+    node = _merge_all_of(_resolve(node, schema), schema)
     out = []
     required = set(node.get("required", []))
     for key, child in node.get("properties", {}).items():
@@ -81,6 +101,7 @@ def rows(node: dict[str, Any], schema: dict[str, Any], config: dict[str, Any], p
         names = describe_type(node["propertyNames"], schema).removeprefix("one of: ")
         out.append({"key": "`" + ".".join([*path, "<name>"]) + "`", "takes": describe_type(extra, schema),
                     "config.yaml": "", "description": f"per name ({names}): " + " ".join(str(_resolve(extra, schema).get("description", "")).split())})
+        out += rows(extra, schema, config, [*path, "<name>"])
     return out
 
 
