@@ -91,3 +91,18 @@ def load_tensors(path: str | os.PathLike[str], map_location: str | torch.device 
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
         raise ValueError(f"corrupt or unreadable tensor file {path}: {err}") from err
+
+
+def load_for_setting(path: str | os.PathLike[str], dataset: str, seed: int, wanted: dict[str, Any], *, made: str,
+                     remedy: str = "") -> dict[str, Any]:
+    """A file of :func:`save_tensors` holding ``dataset``, ``seed`` and ``params_json``, refused (a
+    :class:`~dpbench.params.UserError` naming the difference) unless it was ``made`` ("computed",
+    "learned") for that dataset, seed and the parameters ``wanted``."""
+    from dpbench.params import UserError
+
+    saved = load_tensors(path)
+    stored = json.loads(saved["params_json"])
+    if saved["dataset"] != dataset or int(saved["seed"]) != seed or stored != wanted:
+        raise UserError(f"{path} was {made} for {saved['dataset']}, seed {int(saved['seed'])} with {stored}, "
+                        f"not for {dataset}, seed {seed} with {wanted}" + (f": {remedy}" if remedy else ""))
+    return saved

@@ -22,12 +22,11 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from dpbench.anomaly import anomalynet, lu2013, motion
 from dpbench.anomaly.coding import CodingSet, coding_set, vector_costs
-from dpbench.anomaly.scoring import AnomalyResult, check_regime, feature_params, frame_metrics, minmax, moving_average, n_atoms
+from dpbench.anomaly.scoring import AnomalyResult, check_regime, clip_frames, feature_params, frames_and_metrics, n_atoms
 from dpbench.checkpoint import TrainingCheckpoint
 
 log = logging.getLogger(__name__)
@@ -35,16 +34,9 @@ log = logging.getLogger(__name__)
 
 def load_features(path: str | os.PathLike[str], dataset: str, seed: int, p: dict[str, Any]) -> dict[str, Any]:
     """A features file written for ``dataset``, ``seed`` and the feature parameters of ``p``; any other is refused, naming the difference."""
-    from dpbench.io import load_tensors
-    from dpbench.params import UserError
+    from dpbench.io import load_for_setting
 
-    saved = load_tensors(path)
-    wanted = feature_params(p)
-    stored = json.loads(saved["params_json"])
-    if saved["dataset"] != dataset or int(saved["seed"]) != seed or stored != wanted:
-        raise UserError(f"features file {path} was computed for {saved['dataset']}, seed {int(saved['seed'])} with {stored}, "
-                        f"not for {dataset}, seed {seed} with {wanted}: rerun anomaly-features")
-    return saved
+    return load_for_setting(path, dataset, seed, feature_params(p), made="computed", remedy="rerun anomaly-features")
 
 
 def _coding_set(features: dict[str, Any], p: dict[str, Any], generator: torch.Generator) -> CodingSet:
@@ -123,15 +115,10 @@ def run_coded(
             encode_time += seconds
             n_frames_total += len(y)
             raw = _window_frame_scores(costs, features, i, len(y), p)
-            smoothed = moving_average(raw, p["smooth"])
-            rows.append(pd.DataFrame({"clip": name, "frame": np.arange(1, len(y) + 1), "score": smoothed,
-                                      "score_video_norm": minmax(smoothed), "raw_score": raw, "label": np.asarray(y, dtype=np.int8)}))
+            rows.append(clip_frames(name, raw, y, p["smooth"]))
     timings["scoring_s"] = time.perf_counter() - t_score
     timings["encode_s"] = encode_time
-    frames = pd.concat(rows, ignore_index=True)
-    metrics = frame_metrics(frames)
-    metrics["fps"] = n_frames_total / encode_time if encode_time > 0 else float("nan")
-    metrics["steps"] = float(conv.steps if conv else 0)
+    frames, metrics = frames_and_metrics(rows, n_frames_total, encode_time, conv.steps if conv else 0)
     info = {
         "pipeline": features["pipeline"], "features": info_features, "val_clips": list(features["val_clips"]),
         "n_train_vectors": int(cs.fit.shape[0]), "n_val_vectors": int(cs.val.shape[0]), "vector_dim": int(dim),
@@ -150,14 +137,7 @@ def run_floor(data: Any, p: dict[str, Any]) -> AnomalyResult:
 
     detector = MotionEnergy.from_params(p["floor"])
     raw_scores, seconds = detector.score_clips(data.test)
-    rows = []
-    for name, raw, y in zip(data.test_names, raw_scores, data.labels):
-        smoothed = moving_average(raw, detector.smooth)
-        rows.append(pd.DataFrame({"clip": name, "frame": np.arange(1, len(y) + 1), "score": smoothed,
-                                  "score_video_norm": minmax(smoothed), "raw_score": raw, "label": np.asarray(y, dtype=np.int8)}))
-    frames = pd.concat(rows, ignore_index=True)
-    metrics = frame_metrics(frames)
-    metrics["fps"] = len(frames) / seconds if seconds > 0 else float("nan")
-    metrics["steps"] = 0.0
+    rows = [clip_frames(name, raw, y, detector.smooth) for name, raw, y in zip(data.test_names, raw_scores, data.labels)]
+    frames, metrics = frames_and_metrics(rows, sum(len(y) for y in data.labels), seconds, 0)
     info = {"pipeline": "floor", "n_test_frames": int(len(frames)), "trainable": False, "steps": 0, "stopped": "not trained"}
     return AnomalyResult(frames=frames, metrics=metrics, timings={"scoring_s": seconds}, info=info)

@@ -260,6 +260,24 @@ class AnomalyResult:
         return [{"metric": k, "value": v} for k, v in self.metrics.items()]
 
 
+def clip_frames(clip: str, raw: np.ndarray, labels: Any, smooth: int) -> pd.DataFrame:
+    """One clip's per-frame table: the raw score, smoothed over ``smooth`` frames (``score``), that
+    min-max normalised within the clip (``score_video_norm``) and the frame's label."""
+    smoothed = moving_average(raw, smooth)
+    return pd.DataFrame({"clip": clip, "frame": np.arange(1, len(raw) + 1), "score": smoothed,
+                         "score_video_norm": minmax(smoothed), "raw_score": raw, "label": np.asarray(labels, dtype=np.int8)})
+
+
+def frames_and_metrics(rows: list[pd.DataFrame], n_frames: int, encode_s: float, steps: int) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Every clip's frames in one table and its metrics (:func:`frame_metrics`), with the encoder's frames
+    per second and the training steps taken."""
+    frames = pd.concat(rows, ignore_index=True)
+    metrics = frame_metrics(frames)
+    metrics["fps"] = n_frames / encode_s if encode_s > 0 else float("nan")
+    metrics["steps"] = float(steps)
+    return frames, metrics
+
+
 def frame_metrics(frames: pd.DataFrame) -> dict[str, float]:
     """AUC and EER pooled over all frames, from the raw scores (``score``: one global threshold) and
     from the per-video min-max normalised ones (``score_video_norm``)."""
@@ -435,17 +453,10 @@ def run_anomaly(
                 encode_time += seconds
                 n_frames_total += len(pooled_chunk)  # frames whose cuboids went through the encoder
             raw = pad_frames(np.concatenate(pooled_parts), offset, clip.shape[0])
-            smoothed = moving_average(raw, p["smooth"])
-            rows.append(pd.DataFrame({
-                "clip": name, "frame": np.arange(1, clip.shape[0] + 1), "score": smoothed, "score_video_norm": minmax(smoothed),
-                "raw_score": raw, "label": np.asarray(labels, dtype=np.int8),
-            }))
+            rows.append(clip_frames(name, raw, labels, p["smooth"]))
     timings["scoring_s"] = time.perf_counter() - t_score
     timings["encode_s"] = encode_time
-    frames = pd.concat(rows, ignore_index=True)
-    metrics = frame_metrics(frames)
-    metrics["fps"] = n_frames_total / encode_time if encode_time > 0 else float("nan")
-    metrics["steps"] = float(conv.steps if conv else 0)
+    frames, metrics = frames_and_metrics(rows, n_frames_total, encode_time, conv.steps if conv else 0)
     info = {
         "n_train_cuboids": int(train.fit.shape[0]),
         "n_val_cuboids": int(train.val.shape[0]),

@@ -164,15 +164,9 @@ def dictionary_job(dataset: str, prepared: str, seed: int, params: dict, output:
 def _load_dictionary(path: str, dataset: str, seed: int, full: dict) -> Any:
     """The dictionary saved by :func:`dictionary_job`; one learned for another setting is refused."""
     from dpbench.anomaly.scoring import dictionary_params
-    from dpbench.io import load_tensors
+    from dpbench.io import load_for_setting
 
-    saved = load_tensors(path)
-    wanted = dictionary_params(full)
-    stored = json.loads(saved["params_json"])
-    if saved["dataset"] != dataset or int(saved["seed"]) != seed or stored != wanted:
-        raise UserError(f"dictionary {path} was learned for {saved['dataset']}, seed {int(saved['seed'])} with {stored}, "
-                        f"not for {dataset}, seed {seed} with {wanted}")
-    return saved["D"]
+    return load_for_setting(path, dataset, seed, dictionary_params(full), made="learned")["D"]
 
 
 def run_job(
