@@ -97,6 +97,19 @@ def test_a_checkpoint_of_other_parameters_is_discarded_not_resumed(tmp_path):
     assert same.restore({"model": model})["done"] == 3
 
 
+def test_a_checkpoint_that_does_not_fit_the_model_is_discarded_with_a_warning(tmp_path, caplog):
+    """Left behind by other code (a parameter added or resized since): the job starts over, it does not crash."""
+    ckpt = TrainingCheckpoint(tmp_path / "c.ckpt", every_seconds=0)
+    ckpt.maybe_save({"model": torch.nn.Linear(2, 2)}, [], {"done": 3, "steps": 3, "losses": [0.5]})
+    for other in (torch.nn.Linear(2, 3), torch.nn.Sequential(torch.nn.Linear(2, 2))):
+        ckpt.maybe_save({"model": torch.nn.Linear(2, 2)}, [], {"done": 3, "steps": 3, "losses": [0.5]}, force=True)
+        before = [p.clone() for p in other.parameters()]
+        with caplog.at_level("WARNING", logger="dpbench.checkpoint"):
+            assert ckpt.restore({"model": other}) is None
+        assert "does not fit the model" in caplog.text and not ckpt.path.exists()
+        assert all(torch.equal(a, b) for a, b in zip(before, other.parameters()))  # nothing half-loaded
+
+
 def test_step_progress_keeps_finished_steps_of_the_same_parameters_only(tmp_path):
     from dpbench.checkpoint import StepProgress
 

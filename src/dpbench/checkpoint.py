@@ -9,7 +9,9 @@ Checkpoints are read with ``weights_only=True``. The default interval is 60 s, o
 environment variable ``DPBENCH_CHECKPOINT_SECONDS``.
 
 A checkpoint carries a ``fingerprint`` of the job's parameters: one left behind by a run with other
-parameters (the config changed between the interruption and the rerun) is discarded, never resumed.
+parameters (the config changed between the interruption and the rerun) is discarded, never resumed;
+so is one whose saved model state does not fit the model (other parameter names or shapes: the code
+changed between the interruption and the rerun). Either is logged as a warning in the job's log.
 
 :class:`StepProgress` does the same for jobs made of several independent steps (one network per
 depth of a sweep): the result of each finished step is saved as it ends, and a restarted job skips
@@ -30,6 +32,17 @@ import torch
 from dpbench.io import load_tensors, save_tensors
 
 log = logging.getLogger(__name__)
+
+
+def _fits(obj: Any, state: Any) -> bool:
+    """Whether a saved ``state`` can be loaded into ``obj`` as it is: a tensor of the same shape, or a
+    module's state with the same names and shapes (an optimiser's state is checked by loading it)."""
+    if isinstance(obj, torch.Tensor):
+        return isinstance(state, torch.Tensor) and state.shape == obj.shape
+    if isinstance(obj, torch.nn.Module):
+        own = obj.state_dict()
+        return own.keys() == state.keys() and all(own[key].shape == state[key].shape for key in own)
+    return True
 
 
 class TrainingCheckpoint:
@@ -59,6 +72,12 @@ class TrainingCheckpoint:
         missing = set(objects) - set(blob["states"])
         if missing:
             raise ValueError(f"checkpoint {self.path} lacks {sorted(missing)}: delete it to start over")
+        misfits = [name for name, obj in objects.items() if not _fits(obj, blob["states"][name])]
+        if misfits:
+            log.warning("checkpoint %s holds a state of %s that does not fit the model (saved by other code): starting over",
+                        self.path, misfits)
+            self.discard()
+            return None
         for name, obj in objects.items():
             if isinstance(obj, torch.Tensor):
                 with torch.no_grad():
