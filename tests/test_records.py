@@ -59,14 +59,14 @@ def run(tmp_path, monkeypatch):
 def test_a_record_keeps_the_summary_and_where_it_came_from(tmp_path, run):
     config, files = run
     missing = str(tmp_path / "results" / "alista_seed0.json")
-    folder = make_record("tiny", [config], runs_dir=tmp_path / "runs", wall_seconds=61.0,
+    folder = make_record("tiny", [config], runs_dir=tmp_path / "runs", wall_seconds=61.0, note="resumed once",
                          snakemake=fake_snakemake(tmp_path, {files[0]: "ok", files[1]: "ok", missing: "missing"}))
     record = json.loads((folder / "run.json").read_text())
     assert record["description"] == "A tiny run: LISTA against FISTA. Second line."
     assert record["jobs"] == {"expected": 3, "run": 2, "missing": ["alista_seed0.json"]}
     assert record["configfiles"][0]["path"] == str(config) and len(record["configfiles"][0]["sha256"]) == 64
     assert record["job_seconds"] == {"synthetic": {"jobs": 1, "seconds": 12.5, "longest": 12.5}}
-    assert record["wall_seconds"] == 61.0 and record["machine"]["cores"] >= 1 and record["versions"]["pandas"]
+    assert record["wall_seconds"] == 61.0 and record["note"] == "resumed once" and record["machine"]["cores"] >= 1 and record["versions"]["pandas"]
     summary = pd.read_csv(folder / "summary.csv")
     assert sorted(summary["model"]) == ["fista", "lista"] and set(summary["param.m"]) == {250}
 

@@ -7,8 +7,9 @@ A record is a folder ``docs/runs/<NAME>/`` with two files:
 - ``run.json``: where the numbers come from: the commit (and whether the checkout had uncommitted
   changes), the date, the config files with their SHA-256, what the run is for (the leading
   comment of its preset), the command, the jobs expected, run and missing, the wall time (when the
-  caller measured it) and the job time per task (Snakemake's ``benchmark:`` files), the machine
-  (CPU model, cores, memory, GPU) and the versions of Python, PyTorch, Snakemake and the rest.
+  caller measured it), the caller's note on how the run went (``--note``: resumed, moved between
+  checkouts...), the job time per task (Snakemake's ``benchmark:`` files), the machine (CPU model,
+  cores, memory, GPU) and the versions of Python, PyTorch, Snakemake and the rest.
 
 The jobs are the workflow's own: the ``aggregate`` job of a dry run lists every per-job result file
 the run should have (its inputs), Snakemake's ``--detailed-summary`` gives each its status. A
@@ -175,6 +176,7 @@ def make_record(
     command: str | None = None,
     wall_seconds: float | None = None,
     complete: bool = False,
+    note: str | None = None,
     snakemake: list[str] | None = None,
 ) -> Path:
     """Write ``runs_dir/name/{summary.csv,run.json}`` for the run of ``configfiles`` (see the module
@@ -211,6 +213,7 @@ def make_record(
         "command": command or shlex.join(["snakemake", "--cores", "all", *[a for p in configfiles[1:] for a in ("--configfile", str(p))]]),
         "jobs": {"expected": len(expected), "run": len(present), "missing": [_relative(p, results_dir) for p in missing]},
         "wall_seconds": wall_seconds,
+        "note": note,
         "job_seconds": job_seconds(results_dir),
         "machine": machine(),
         "versions": versions(),
@@ -261,7 +264,7 @@ def _command(args: argparse.Namespace) -> None:
             raise UserError(f"config file not found: {path}")
         yaml.safe_load(path.read_text())
     folder = make_record(args.name, configfiles, runs_dir=Path(args.runs_dir), command=args.run_command,
-                         wall_seconds=args.wall_seconds, complete=args.complete)
+                         wall_seconds=args.wall_seconds, complete=args.complete, note=args.note)
     print(folder)
 
 
@@ -274,4 +277,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--command", dest="run_command", help="the command that ran it (default: snakemake --cores all --configfile ...)")
     p.add_argument("--wall-seconds", type=float, help="the run's wall time, when measured")
     p.add_argument("--complete", action="store_true", help="refuse a run with missing results")
+    p.add_argument("--note", help="what the record should say of how the run went (resumed, moved between checkouts, ...)")
     p.set_defaults(func=_command)

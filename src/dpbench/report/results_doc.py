@@ -100,7 +100,7 @@ def provenance(run: Run) -> str:
         ("Wall time", _duration(rec.get("wall_seconds"))),
         ("Job time", per_task or "no benchmark files"),
         ("Versions", versions),
-    ]
+    ] + ([("Note", rec["note"])] if rec.get("note") else [])
     return pd.DataFrame(rows, columns=["", run.name]).to_markdown(index=False, stralign="left")
 
 
