@@ -55,6 +55,18 @@ def _run(name: str, check: Callable[[], str | None]) -> Check:
     return Check(name, None, "not applicable") if detail is None else Check(name, True, detail)
 
 
+def _run_after_constructor(checks: list[tuple[str, Callable[[], str | None]]], built: dict[str, Any]) -> list[Check]:
+    """Run ``checks`` in order, the first being the constructor (which puts the model in ``built["model"]``);
+    without a model the others are reported as not run."""
+    results: list[Check] = []
+    for check_name, check in checks:
+        if check_name != "constructor" and "model" not in built:
+            results.append(Check(check_name, None, "not run: the model could not be built"))
+            continue
+        results.append(_run(check_name, check))
+    return results
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ContractError(message)
@@ -209,16 +221,10 @@ def sparse_checks(name: str) -> list[Check]:
                                   generator=torch.Generator().manual_seed(0), log_every=0)
         return f"encoder + linear head as the image task trains them, 1 epoch: loss {result.losses[-1]:.4g}"
 
-    checks = [("constructor", construct), ("layers", layers), ("parameters", parameters), ("gradients", gradients),
-              ("state", state), ("ista at initialisation", ista_at_init), ("staged training", staged),
-              ("unsupervised training", unsupervised), ("supervised training", supervised)]
-    results: list[Check] = []
-    for check_name, check in checks:
-        if check_name != "constructor" and "model" not in built:
-            results.append(Check(check_name, None, "not run: the model could not be built"))
-            continue
-        results.append(_run(check_name, check))
-    return results
+    return _run_after_constructor([
+        ("constructor", construct), ("layers", layers), ("parameters", parameters), ("gradients", gradients),
+        ("state", state), ("ista at initialisation", ista_at_init), ("staged training", staged),
+        ("unsupervised training", unsupervised), ("supervised training", supervised)], built)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -253,9 +259,7 @@ def cluster_checks(name: str) -> list[Check]:
         _require(np.array_equal(pred, again), "the same random_state must give the same labels")
         return f"fit_predict labels every row with one of 3 clusters, the same for the same seed ({len(set(pred.tolist()))} used)"
 
-    results = [_run("constructor", construct)]
-    results.append(_run("fit_predict", labels) if "model" in built else Check("fit_predict", None, "not run: the model could not be built"))
-    return results
+    return _run_after_constructor([("constructor", construct), ("fit_predict", labels)], built)
 
 
 def detector_checks(name: str) -> list[Check]:
@@ -282,9 +286,7 @@ def detector_checks(name: str) -> list[Check]:
         _require(out[4] > out[1], f"a moving square must score above still frames: {out[4]} <= {out[1]}")
         return "score gives one finite value per frame, higher where something moves"
 
-    results = [_run("constructor", construct)]
-    results.append(_run("score", scores) if "model" in built else Check("score", None, "not run: the model could not be built"))
-    return results
+    return _run_after_constructor([("constructor", construct), ("score", scores)], built)
 
 
 def check_model(name: str) -> list[Check]:

@@ -24,10 +24,11 @@ _BOUNDS = {"minimum": "≥ {}", "exclusiveMinimum": "> {}", "maximum": "≤ {}",
 
 
 def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """``node`` with a local ``$ref`` (``#/$defs/name``) merged in (the node's own keys win)."""
+    """``node`` with a local ``$ref`` (``#/$defs/name``) merged in (the node's own keys win), and its
+    ``allOf`` members (:func:`_merge_all_of`)."""
     ref = node.get("$ref")
     if not ref:
-        return node
+        return _merge_all_of(node, schema)
     if not ref.startswith("#/$defs/"):
         raise UserError(f"{SCHEMA}: only local references (#/$defs/...) are supported, got {ref!r}")
     target = schema["$defs"][ref.removeprefix("#/$defs/")]
@@ -53,7 +54,7 @@ def _merge_all_of(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any
 def describe_type(node: dict[str, Any], schema: dict[str, Any]) -> str:
     """What a key takes, in a few words: ``integer ≥ 1``, ``one of: cpu, cuda``, ``list of integer``..."""
     model_name = node.get("$ref") == "#/$defs/model_name"
-    node = _merge_all_of(_resolve(node, schema), schema)
+    node = _resolve(node, schema)
     if "enum" in node:
         return "one of: " + ", ".join("null" if v is None else str(v) for v in node["enum"])
     if "oneOf" in node:
@@ -83,7 +84,7 @@ def _value(config: Any, path: list[str]) -> str:
 
 def rows(node: dict[str, Any], schema: dict[str, Any], config: dict[str, Any], path: list[str]) -> list[dict[str, str]]:
     """One row per key under ``node`` (depth first), each with its path, type, config value and description."""
-    node = _merge_all_of(_resolve(node, schema), schema)
+    node = _resolve(node, schema)
     out = []
     required = set(node.get("required", []))
     for key, child in node.get("properties", {}).items():

@@ -76,30 +76,30 @@ def preset_header(path: Path) -> dict[str, str]:
     return {"description": " ".join(lines), "data": data}
 
 
-def workflow_files(configfiles: list[Path], snakemake: list[str] | None = None) -> list[dict[str, str]]:
-    """Snakemake's ``--detailed-summary`` for ``configfiles``, one dict per output file
-    (``output_file``, ``rule``, ``input-file(s)``, ``status``, ...), run in the current directory."""
-    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), "--detailed-summary", "--cores", "1"]
+def _snakemake(options: list[str], configfiles: list[Path], snakemake: list[str] | None) -> str:
+    """The standard output of ``snakemake OPTIONS --cores 1 --configfile ...`` in the current directory;
+    a :class:`UserError` with its command and error output when it fails."""
+    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), *options, "--cores", "1"]
     for path in configfiles:
         command += ["--configfile", str(path)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise UserError(f"snakemake --detailed-summary failed ({shlex.join(command)}):\n{done.stderr[-2000:]}")
-    table = done.stdout[done.stdout.find("output_file\t"):]
-    return list(csv.DictReader(io.StringIO(table), delimiter="\t"))
+        raise UserError(f"snakemake {options[0]} failed ({shlex.join(command)}):\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def workflow_files(configfiles: list[Path], snakemake: list[str] | None = None) -> list[dict[str, str]]:
+    """Snakemake's ``--detailed-summary`` for ``configfiles``, one dict per output file
+    (``output_file``, ``rule``, ``input-file(s)``, ``status``, ...), run in the current directory."""
+    out = _snakemake(["--detailed-summary"], configfiles, snakemake)
+    return list(csv.DictReader(io.StringIO(out[out.find("output_file\t"):]), delimiter="\t"))
 
 
 def aggregate_inputs(configfiles: list[Path], snakemake: list[str] | None = None) -> list[str]:
     """The inputs of the ``aggregate`` job, as a dry run that forces it prints them (``--detailed-summary``
     knows a job's inputs only from the metadata of outputs already made: none before the run ends)."""
-    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), "--dry-run", "--cores", "1",
-               "--forcerun", "aggregate", "--until", "aggregate"]
-    for path in configfiles:
-        command += ["--configfile", str(path)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise UserError(f"snakemake --dry-run failed ({shlex.join(command)}):\n{done.stderr[-2000:]}")
-    block = re.search(r"^(?:local)?rule aggregate:\n(?:    .*\n)*?    input: (.*)$", done.stdout, flags=re.M)
+    out = _snakemake(["--dry-run", "--forcerun", "aggregate", "--until", "aggregate"], configfiles, snakemake)
+    block = re.search(r"^(?:local)?rule aggregate:\n(?:    .*\n)*?    input: (.*)$", out, flags=re.M)
     if not block:
         raise UserError("the workflow lists no 'aggregate' job for this config: no task is enabled")
     return [p for p in block[1].split(", ") if p]

@@ -22,6 +22,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,11 @@ class Run:
     name: str
     record: dict[str, Any]
     summary: pd.DataFrame
+
+    @cached_property
+    def card(self) -> tuple[str, list[Any]]:
+        """Its :func:`scorecard`, evaluated once (the page and the README's headline both show it)."""
+        return scorecard(self)
 
 
 def load_runs(runs_dir: Path = RUNS_DIR) -> list[Run]:
@@ -149,7 +155,7 @@ def published_section(run: Run) -> str:
 def run_section(run: Run, figures_link: str) -> str:
     rec = run.record
     parts = [f"## {run.name}", rec.get("description") or "(no description in its preset)", provenance(run)]
-    card, _ = scorecard(run)
+    card, _ = run.card
     parts += ["### Scorecard", card]
     parts += [task_section(run, task, f"{figures_link}/{run.name}") for task in _tasks(run.summary)]
     published = published_section(run)
@@ -188,7 +194,7 @@ def headline(runs: list[Run]) -> str:
 
     rows, counts = [], []
     for run in runs:
-        _, verdicts = scorecard(run)
+        _, verdicts = run.card
         for v in verdicts:
             if v.claim.headline and v.verdict in JUDGED:
                 rows.append({"Claim": v.claim.text, "Run": f"[{run.name}](docs/results.md#{run.name.lower()})", "Cell": v.cell,
