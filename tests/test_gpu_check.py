@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dpbench.gpu_check import best_level, concurrency_gains, synthetic_grid_hours
+from dpbench.gpu_check import best_level, concurrency_gains, progress, render, stage_log, synthetic_grid_hours
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -33,6 +33,13 @@ def test_the_check_runs_every_part_at_toy_size(repo, tmp_path):
         assert next(r for r in rows if r["part"] == "mnist")["nmi"] > 0.3
     table = (tmp_path / "gpu_check.md").read_text()
     assert table in proc.stdout and "| alista |" in table and "Synthetic grid of config.yaml" in table
+    # the job's log, as the jobs' own CLI writes it, gives every sub-stage: 4 layers x (1 + 2 decays)
+    log = tmp_path / "protocol" / "alista.log"
+    stages = stage_log(log.read_text())
+    assert [(s["layer"], s["lr"]) for s in stages[:3]] == [(1, 5e-4), (1, 1e-4), (1, 1e-5)] and len(stages) == 12
+    assert progress(log) == {"partial": True, "layers": 4, "nmse_db": stages[-1]["nmse_db"],
+                             "train_steps": sum(s["steps"] for s in stages[1:]), "train_s": stages[-1]["time"] - stages[0]["time"]}
+    assert render(tmp_path) == table.split("\n\nWhole check")[0]  # a kept check renders as it printed
 
 
 def test_the_concurrency_gain_is_the_summed_throughput_over_one_jobs():

@@ -18,6 +18,11 @@ fails or runs out of time is reported in the table, never fatal to the others):
    again with TF32, to see whether TF32 moves the NMSE.
 4. **mnist**: with ``--mnist-dir`` holding the MNIST test files, one k-meansNet fit on them on the GPU.
 
+``--parts`` runs some parts only (sharing the budget), ``--graphs`` runs the protocol jobs with CUDA
+graphs, ``--slots`` sets how many run at once. A protocol job stopped for time is reported with the
+layer it reached and its step time, read from its log (:func:`progress`); :func:`render` redraws the
+summary of a kept check (``docs/gpu/<name>/``, rendered into ``docs/gpu.md`` by ``dpbench results-doc``).
+
 Writes ``gpu_check.json`` (every measurement) and ``gpu_check.md`` (the summary, also printed) to
 ``--out`` (default ``$OUT``, else ``results/gpu_check``). ``--toy`` shrinks every size so that the
 whole check runs on a CPU in about a minute (what the tests run), where TF32 and graphs are reported
@@ -31,6 +36,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,6 +46,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL_TF32_MODELS = ("alista", "lista_cpss")
+PARTS = ("speed", "concurrency", "protocol", "mnist")
+# one line of the staged trainer's log per sub-stage (dpbench.sparse.staged, in the CLI's log format)
+STAGE_LINE = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO dpbench\.sparse\.staged: \S+ layer (?P<layer>\d+) "
+                        r"lr (?P<lr>\S+): (?P<steps>\d+) steps, best validation NMSE (?P<nmse_db>\S+) dB$", re.M)
 
 
 @dataclass
@@ -184,8 +194,10 @@ def _drain(queue: Any, wait: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _protocol_jobs(models: list[str], sizes: Sizes, device: str, out: Path, slots: int, deadline: float) -> list[dict[str, Any]]:
-    """Part 3: the synthetic jobs' own command, ``slots`` at a time, with the reduced patience."""
+def _protocol_jobs(models: list[str], sizes: Sizes, device: str, out: Path, slots: int, deadline: float,
+                   graphs: bool = False) -> list[dict[str, Any]]:
+    """Part 3: the synthetic jobs' own command, ``slots`` at a time, with the reduced patience (``graphs``:
+    their training steps replayed as CUDA graphs, the config's ``cuda_graphs: true``)."""
     from dpbench.tasks.jobs import dumps, load_config, synthetic_params
 
     config = load_config([REPO / "config.yaml"])
@@ -198,19 +210,20 @@ def _protocol_jobs(models: list[str], sizes: Sizes, device: str, out: Path, slot
             params = {**synthetic_params(config, "synthetic_noiseless", model), "patience": sizes.patience, "max_steps": sizes.max_steps,
                       "m": sizes.m, "n": sizes.n, "n_layers": sizes.layers, **sizes.protocol}
             result = out / "protocol" / f"{model}{'_tf32' if tf32 else ''}.json"
-            cmd = [sys.executable, "-m", "dpbench", *(["--tf32"] if tf32 else []), "synthetic", "--model", model, "--seed", "0",
-                   "--device", device, "--params", dumps(params), "--output", str(result)]
+            switches = [*(["--tf32"] if tf32 else []), *(["--cuda-graphs"] if graphs else [])]
+            cmd = [sys.executable, "-m", "dpbench", *switches, "synthetic", "--model", model, "--seed", "0", "--device", device,
+                   "--params", dumps(params), "--output", str(result)]
             log = open(result.with_suffix(".log"), "w")  # noqa: SIM115 - closed when the job ends
             running.append((model, tf32, result, subprocess.Popen(cmd, env=env, stdout=log, stderr=log), log, time.monotonic()))
         time.sleep(0.2)
         for job in [j for j in running if j[3].poll() is not None]:
             running.remove(job)
             rows.append(_protocol_row(*job))
-    for model, tf32, _result, proc, log, _ in running:
+    for model, tf32, result, proc, log, _ in running:
         proc.kill()
         proc.wait()
         log.close()
-        rows.append({"part": "protocol", "model": model, "tf32": tf32, "error": "out of time"})
+        rows.append({"part": "protocol", "model": model, "tf32": tf32, "error": "out of time"} | progress(result.with_suffix(".log")))
     rows += [{"part": "protocol", "model": m, "tf32": t, "error": "not started: out of time"} for m, t in pending]
     return rows
 
@@ -226,6 +239,27 @@ def _protocol_row(model: str, tf32: bool, result: Path, proc: subprocess.Popen, 
     values = {r["metric"]: r["value"] for r in data["records"] if r["layers"] == last}
     row |= {"nmse_db": values.get("nmse_db"), "layers": last, "train_steps": values.get("train_steps"), "train_s": values.get("train_seconds")}
     return row
+
+
+def stage_log(text: str) -> list[dict[str, Any]]:
+    """The sub-stages a staged job finished, from its log: layer, learning rate, steps, best validation
+    NMSE (dB) and the time the sub-stage ended (seconds since the epoch, UTC)."""
+    from datetime import datetime, timezone
+
+    return [{"layer": int(m["layer"]), "lr": float(m["lr"]), "steps": int(m["steps"]), "nmse_db": float(m["nmse_db"]),
+             "time": datetime.strptime(m["time"], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc).timestamp()}
+            for m in STAGE_LINE.finditer(text)]
+
+
+def progress(log: Path) -> dict[str, Any]:
+    """How far a protocol job stopped for time got, from its log: the last layer it finished a sub-stage
+    of, that sub-stage's validation NMSE, and the steps and seconds of the sub-stages after the first
+    (whose time holds the start-up and the compile, and which the log gives no start for)."""
+    stages = stage_log(log.read_text()) if log.exists() else []
+    if len(stages) < 2:
+        return {}
+    return {"partial": True, "layers": stages[-1]["layer"], "nmse_db": stages[-1]["nmse_db"],
+            "train_steps": sum(s["steps"] for s in stages[1:]), "train_s": stages[-1]["time"] - stages[0]["time"]}
 
 
 def _mnist_part(mnist_dir: Path, device: str) -> list[dict[str, Any]]:
@@ -245,7 +279,7 @@ def _mnist_part(mnist_dir: Path, device: str) -> list[dict[str, Any]]:
              "nmi": float(normalized_mutual_info_score(data["labels"], torch.as_tensor(labels).cpu().numpy()))}]
 
 
-def summary(rows: list[dict[str, Any]], sizes: Sizes, models: list[str], grid: dict[str, Any]) -> str:
+def summary(rows: list[dict[str, Any]], sizes: Sizes, models: list[str], grid: dict[str, Any], slots: int) -> str:
     """The check's one table (a row per model) and its conclusions, as Markdown."""
     speed = {(r["model"], r["mode"]): r for r in rows if r.get("part") == "speed" and "model" in r}
     gains = concurrency_gains(rows)
@@ -265,18 +299,46 @@ def summary(rows: list[dict[str, Any]], sizes: Sizes, models: list[str], grid: d
         for tf32 in (False, True):
             r = next((r for r in rows if r.get("part") == "protocol" and r.get("model") == name and r.get("tf32") == tf32), None)
             cells.append("–" if r is None else r.get("error", "")[:40] if "nmse_db" not in r
-                         else f"{r['nmse_db']:.2f} ({r['train_steps']:.0f}, {r['train_s']:.0f})")
+                         else f"stopped at layer {r['layers']}: {r['nmse_db']:.2f} ({r['train_steps']:.0f}, {r['train_s']:.0f})"
+                         if r.get("partial") else f"{r['nmse_db']:.2f} ({r['train_steps']:.0f}, {r['train_s']:.0f})")
         lines.append("| " + " | ".join(cells) + " |")
     best = best_level(gains)
     lines += ["", f"Best concurrency: {best[0]} jobs per GPU (mean gain {best[1]:.2f}x over one job)" if best else "No concurrency measured."]
-    slots = best[0] if best else 1
     hours, missing = synthetic_grid_hours(rows, slots, grid["train"], grid["jobs_per_model"])
     lines.append(f"Synthetic grid of config.yaml ({grid['jobs_per_model']} jobs per learned model, the authors' patience "
                  f"{grid['train']['patience']}), {slots} job(s) at once: at least {hours:.2f} h on this device (goal for the "
-                 f"whole grid: under 2 h)" + (f"; no protocol time for {missing}, counted at the others' mean" if missing else ""))
+                 f"whole grid: under 2 h)" + (f"; no protocol time for {missing}, counted at the others' mean" if missing else "")
+                 + ("; step times of jobs stopped for time are those of the sub-stages they finished after the first, at "
+                    "lower depth than 16 layers" if any(r.get("partial") for r in rows) else ""))
     lines += [f"- {r['part']}: {r['error']}" for r in rows if "error" in r and "model" not in r]
     lines += [f"- mnist: k-meansNet on the MNIST test set, {r['wall_s']:.1f} s, NMI {r['nmi']:.3f}" for r in rows if r.get("part") == "mnist" and "nmi" in r]
     return "\n".join(lines)
+
+
+def synthetic_grid(config: dict[str, Any]) -> dict[str, Any]:
+    """The synthetic grid's training protocol (with its depth) and its jobs per learned model."""
+    synthetic = config["synthetic"]
+    return {"train": {**synthetic["train"], "n_layers": synthetic["problem"]["n_layers"]},
+            "jobs_per_model": len(synthetic["snr_db"]) * len(synthetic.get("seeds", config["seeds"]))}
+
+
+def render(folder: Path, extra: dict[str, Any] | None = None) -> str:
+    """The summary of a finished check kept in ``folder`` (its ``gpu_check.json`` and ``protocol/*.log``):
+    protocol jobs stopped for time get their progress from their logs where the check did not record it.
+    ``extra`` gives ``models``/``slots`` for a check that predates their being written to the JSON."""
+    from dpbench.registry import model_spec
+    from dpbench.tasks.jobs import load_config
+
+    config = load_config([REPO / "config.yaml"])
+    data = {**(extra or {}), **json.loads((folder / "gpu_check.json").read_text())}
+    rows = [r | progress(folder / "protocol" / f"{r['model']}{'_tf32' if r.get('tf32') else ''}.log")
+            if r.get("part") == "protocol" and r.get("error") == "out of time" and not r.get("partial") else r
+            for r in data["rows"]]
+    models = data.get("models") or [m for m in config["synthetic"]["models"] if model_spec(m).learned]
+    best = best_level(concurrency_gains(rows))
+    slots = data.get("slots") or (best[0] if best else 1)
+    sizes = Sizes(**{**data["sizes"], "levels": tuple(data["sizes"]["levels"])})
+    return summary(rows, sizes, models, synthetic_grid(config), slots)
 
 
 def synthetic_grid_hours(rows: list[dict[str, Any]], slots: int, train: dict[str, Any], jobs_per_model: int) -> tuple[float, list[str]]:
@@ -328,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patience", type=int, help="the protocol part's staged patience (default 200; the authors': 4000)")
     parser.add_argument("--mnist-dir", type=Path, help="a folder with the MNIST files laid out for torchvision (part 4)")
     parser.add_argument("--toy", action="store_true", help="tiny sizes, for a CPU")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="the parts to run (default: all four)")
+    parser.add_argument("--graphs", action="store_true", help="the protocol part's jobs with CUDA graphs (cuda_graphs: true)")
+    parser.add_argument("--slots", type=int, help="the protocol part's jobs at once (default: the best level of part 2, else 1)")
     args = parser.parse_args(argv)
 
     from dpbench.registry import model_spec
@@ -337,40 +402,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.patience is not None:
         sizes.patience = args.patience
     config = load_config([REPO / "config.yaml"])
-    synthetic = config["synthetic"]
-    models = args.models or [m for m in synthetic["models"] if model_spec(m).learned]
-    grid = {"train": {**synthetic["train"], "n_layers": synthetic["problem"]["n_layers"]},
-            "jobs_per_model": len(synthetic["snr_db"]) * len(synthetic.get("seeds", config["seeds"]))}
+    models = args.models or [m for m in config["synthetic"]["models"] if model_spec(m).learned]
+    grid = synthetic_grid(config)
     out = Path(args.out)
     (out / "protocol").mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
 
-    def until(fraction: float) -> float:  # a part's deadline: a fraction of the whole budget from the start
-        return start + args.budget_s * fraction
-
     print(_device_line(args.device), flush=True)
     modes = ["eager", "tf32", "graphs"] if args.device.startswith("cuda") else ["eager"]
     rows: list[dict[str, Any]] = []
-    print(f"[1/4] speed: {len(models)} models x {modes}", flush=True)
-    rows += _run_processes(_speed_worker, len(models), (models, modes, sizes, args.device), until(0.35))
-    for k, level in enumerate(sizes.levels, start=1):
-        print(f"[2/4] concurrency: {level} job(s) at once", flush=True)
-        rows += _run_processes(_concurrency_worker, level, (models, sizes, args.device, level), until(0.35 + 0.3 * k / len(sizes.levels)))
+    def until(fraction: float) -> float:  # a part's deadline: a fraction of the budget left to the parts to run
+        return start + args.budget_s * fraction
+
+    fractions = {"speed": 0.35, "concurrency": 0.3, "protocol": 0.3}
+    scale = 0.95 / sum(fractions[p] for p in args.parts if p in fractions) if set(args.parts) & set(fractions) else 1.0
+    done = 0.0
+    if "speed" in args.parts:
+        print(f"[1/4] speed: {len(models)} models x {modes}", flush=True)
+        done += fractions["speed"] * scale
+        rows += _run_processes(_speed_worker, len(models), (models, modes, sizes, args.device), until(done))
+    if "concurrency" in args.parts:
+        for k, level in enumerate(sizes.levels, start=1):
+            print(f"[2/4] concurrency: {level} job(s) at once", flush=True)
+            rows += _run_processes(_concurrency_worker, level, (models, sizes, args.device, level),
+                                   until(done + fractions["concurrency"] * scale * k / len(sizes.levels)))
+        done += fractions["concurrency"] * scale
     best = best_level(concurrency_gains(rows))
-    slots = best[0] if best else 1
-    print(f"[3/4] protocol: one seed of the synthetic grid, patience {sizes.patience}, {slots} at once", flush=True)
-    rows += _protocol_jobs(models, sizes, args.device, out, slots, until(0.95))
-    print("[4/4] mnist", flush=True)
-    if args.mnist_dir is None or not args.mnist_dir.exists():
-        rows.append({"part": "mnist", "error": "skipped: no --mnist-dir with the MNIST files"})
-    else:
-        try:
-            rows += _mnist_part(args.mnist_dir, args.device)
-        except Exception as err:  # noqa: BLE001
-            rows.append({"part": "mnist", "error": f"{type(err).__name__}: {err}"[:300]})
+    slots = args.slots or (best[0] if best else 1)
+    if "protocol" in args.parts:
+        print(f"[3/4] protocol: one seed of the synthetic grid, patience {sizes.patience}, {slots} at once"
+              + (", CUDA graphs" if args.graphs else ""), flush=True)
+        rows += _protocol_jobs(models, sizes, args.device, out, slots, until(0.95), graphs=args.graphs)
+    if "mnist" in args.parts:
+        print("[4/4] mnist", flush=True)
+        if args.mnist_dir is None or not args.mnist_dir.exists():
+            rows.append({"part": "mnist", "error": "skipped: no --mnist-dir with the MNIST files"})
+        else:
+            try:
+                rows += _mnist_part(args.mnist_dir, args.device)
+            except Exception as err:  # noqa: BLE001
+                rows.append({"part": "mnist", "error": f"{type(err).__name__}: {err}"[:300]})
     elapsed = time.monotonic() - start
-    report = summary(rows, sizes, models, grid) + f"\n\nWhole check: {elapsed:.0f} s on {_device_line(args.device)}.\n"
+    report = summary(rows, sizes, models, grid, slots) + f"\n\nWhole check: {elapsed:.0f} s on {_device_line(args.device)}.\n"
     (out / "gpu_check.json").write_text(json.dumps({"device": _device_line(args.device), "sizes": asdict(sizes), "elapsed_s": elapsed,
+                                                    "models": models, "slots": slots, "parts": args.parts, "graphs": args.graphs,
                                                     "rows": rows}, indent=1))
     (out / "gpu_check.md").write_text(report)
     print(report)

@@ -8,7 +8,9 @@ README's two generated tables are written the same way, each between its markers
 record could judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's, then each
 run's count of verdicts) and the presets (``<!-- results:presets -->`` ... ``<!-- /results:presets -->``:
 each preset of ``workflow/presets/``, the first sentence of its header comment, and the wall time of
-its record; docs/results.md gives each record's data and full description).
+its record; docs/results.md gives each record's data and full description). Beside the records,
+``docs/gpu/`` holds what each run of the prepared GPU check brought back; ``docs/gpu.md`` is written from
+it (:mod:`dpbench.report.gpu_doc`) and checked the same way.
 
 ``--check`` writes nothing: it regenerates the page and the README's table in memory and fails,
 naming the file, when the committed ones differ (CI runs it through the test suite), so that no
@@ -264,6 +266,11 @@ def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | N
     runs = load_runs(runs_dir)
     link = Path(os.path.relpath(figures_dir, output.parent)).as_posix()
     wanted = {output: results_page(runs, link)}
+    gpu_dir = runs_dir.parent / "gpu"
+    if gpu_dir.is_dir():
+        from dpbench.report.gpu_doc import gpu_page
+
+        wanted[output.parent / "gpu.md"] = gpu_page(gpu_dir)
     if readme is not None:
         text = readme.read_text() if readme.exists() else ""
         text = replace_block(text, "headline", headline(runs), readme)
