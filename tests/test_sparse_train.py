@@ -67,6 +67,27 @@ def test_nan_loss_raises_divergence_error():
         train_encoder(model, x, D, 0.1, epochs=1, batch_size=256, generator=torch.Generator().manual_seed(0))
 
 
+def _blown_up_lista(D: torch.Tensor) -> torch.nn.Module:
+    """A LISTA whose matrices are 10^4 times too large: a finite loss far above the all-zero code's."""
+    model = build_model("lista", D, 0.1, 2)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.ndim == 2:
+                p.mul_(1e4)
+    return model
+
+
+def test_a_finite_blow_up_is_divergence_too():
+    D, x, _ = _data()
+    with pytest.raises(DivergenceError, match=r"LISTA: training blew up by step \d+: loss = .*above 1000 x the all-zero code's loss"):
+        train_encoder(_blown_up_lista(D), x, D, 0.1, epochs=1, batch_size=256, lr=0.0)
+    head = torch.nn.Linear(D.shape[1], 3)
+    with pytest.raises(DivergenceError, match="blew up"):
+        train_supervised(_blown_up_lista(D), head, x, torch.arange(len(x)) % 3, D, 0.1, epochs=1, batch_size=256, lr=0.0)
+    # the same untouched network trains without a flag
+    train_encoder(build_model("lista", D, 0.1, 2), x, D, 0.1, epochs=1, batch_size=256, lr=0.0)
+
+
 def test_bad_arguments_are_reported():
     D, x, _ = _data()
     with pytest.raises(ValueError, match="no parameters to learn"):

@@ -16,7 +16,11 @@ good encoder. ``layer_loss="final"`` (the default of :func:`train_encoder`) trai
 layer's output only.
 
 Data are batched by slicing a random permutation of a tensor held on the device. A NaN or infinite
-loss raises :class:`DivergenceError`. After every optimiser step the thresholds are projected onto
+loss raises :class:`DivergenceError`, and so does a training that blew up while staying finite: an
+epoch's mean loss above ``BLOWUP`` times the loss of the all-zero code (``1/2 ||x||^2`` for the Lasso,
+``||z*||^2`` for the regression, plus ``log(classes)`` of cross-entropy for the supervised loss), which
+any encoder beats by outputting nothing (LISTA-SC2Net under Adadelta at learning rate 1 on [0, 1]
+pixels reached 10^25 without overflowing). After every optimiser step the thresholds are projected onto
 ``theta >= 0`` (:meth:`SparseEncoder.project_`).
 
 Optimiser: ``optimizer="adam"`` (the default) or ``"adadelta"``, the one SC2Net's paper trains every
@@ -53,6 +57,7 @@ logger = logging.getLogger(__name__)
 LAYER_LOSSES = ("final", "mean", "mean_log")
 OPTIMIZERS = ("adam", "adadelta")
 ADADELTA = {"rho": 0.95, "eps": 1e-8}  # Keras' and TensorFlow's defaults (torch's eps is 1e-6)
+BLOWUP = 1e3  # an epoch's mean loss above this many times the all-zero code's loss: diverged
 
 
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
@@ -180,12 +185,16 @@ def _with_dictionary(
     return D, (lambda: model_decoder(model, D)), after_step
 
 
-def _finite(name: str, loss: torch.Tensor, step: int) -> float:
+def _finite(name: str, loss: torch.Tensor, step: int, zero_code_loss: float = math.inf) -> float:
     """``float(loss)`` (a loss, or a sum of losses kept on the device: one read-back for many steps);
-    raises :class:`DivergenceError` naming ``step`` (the last step it covers) if it is NaN or infinite."""
+    raises :class:`DivergenceError` naming ``step`` (the last step it covers) if it is NaN or infinite,
+    or above ``BLOWUP`` times ``zero_code_loss`` (the loss of the all-zero code: blown up)."""
     value = float(loss)
     if not math.isfinite(value):
         raise DivergenceError(f"{name}: training diverged at step {step}: loss = {value}")
+    if value > BLOWUP * zero_code_loss:
+        raise DivergenceError(f"{name}: training blew up by step {step}: loss = {value:.4g}, above {BLOWUP:g} x the "
+                              f"all-zero code's loss {zero_code_loss:.4g}")
     return value
 
 
@@ -246,6 +255,7 @@ def train_encoder(
 
     optimiser = make_optimizer(optimizer, params, lr)
     name = type(model).__name__
+    zero_code_loss = float(0.5 * x.pow(2).sum(dim=1).mean() if mode == "unsupervised" else z_star.pow(2).sum(dim=1).mean())
     result = TrainResult()
     state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
@@ -262,7 +272,7 @@ def train_encoder(
             result.steps += 1
             loss = _optimise(name, lambda: _layer_loss(forward, xb, per_layer, layer_loss), optimiser, result.steps, after_step)
             total, count = total + loss * xb.shape[0], count + xb.shape[0]
-        result.losses.append(_finite(name, total / count, result.steps))
+        result.losses.append(_finite(name, total / count, result.steps, zero_code_loss))
         _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: %s loss %.6g", name, epoch, epochs, mode, result.losses[-1])
@@ -364,6 +374,8 @@ def train_supervised(
 
     optimiser = make_optimizer(optimizer, params, lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
+    n_classes = int(y.max()) + 1 if y.numel() else 1
+    zero_code_loss = ce_weight * math.log(max(n_classes, 2)) + sc_weight * float(0.5 * x.pow(2).sum(dim=1).mean())
     result = TrainResult()
     state = {"model": model, "head": head, "optimiser": optimiser, **({"D": D} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
@@ -380,7 +392,7 @@ def train_supervised(
             result.steps += 1
             total = total + _optimise(name, loss_fn, optimiser, result.steps, after_step) * xb.shape[0]
             count += xb.shape[0]
-        result.losses.append(_finite(name, total / count, result.steps))
+        result.losses.append(_finite(name, total / count, result.steps, zero_code_loss))
         _save(checkpoint, state, [generator], result, epoch)
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             logger.info("%s epoch %d/%d: supervised loss %.6g", name, epoch, epochs, result.losses[-1])
