@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dpbench.gpu_check import best_level, concurrency_gains, progress, render, stage_log, synthetic_grid_hours
+from dpbench.report.gpu_results import best_level, concurrency_gains, progress, render, stage_log, synthetic_grid_hours
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -120,7 +120,7 @@ def per_rule(frame: pd.DataFrame) -> pd.DataFrame:
 def concurrency_gain(gpu_check: Path, jobs_per_gpu: int | None) -> tuple[int, float]:
     """``(jobs per GPU, gain)`` from a gpu-check result: the mean over models of the summed throughput of
     that many jobs sharing the GPU over one job's; by default the level with the best gain."""
-    from dpbench.gpu_check import best_level, concurrency_gains
+    from dpbench.report.gpu_results import best_level, concurrency_gains
 
     try:
         rows = json.loads(gpu_check.read_text())["rows"]

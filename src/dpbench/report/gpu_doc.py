@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from dpbench.gpu_check import render, stage_log
+from dpbench.report.gpu_results import render, stage_log
 
 GPU_DIR = Path("docs/gpu")
 
