@@ -20,8 +20,9 @@ fails or runs out of time is reported in the table, never fatal to the others):
 
 ``--parts`` runs some parts only (sharing the budget), ``--graphs`` runs the protocol jobs with CUDA
 graphs, ``--slots`` sets how many run at once. A protocol job stopped for time is reported with the
-layer it reached and its step time, read from its log (:func:`dpbench.report.gpu_results.progress`); :func:`dpbench.report.gpu_results.render` redraws the
-summary of a kept check (``docs/gpu/<name>/``, rendered into ``docs/gpu.md`` by ``dpbench results-doc``).
+layer it reached and its step time, read from its log. Reading what a check wrote is
+:mod:`dpbench.report.gpu_results` (``render`` redraws the summary of a kept check, ``docs/gpu/<name>/``,
+rendered into ``docs/gpu.md`` by ``dpbench results-doc``).
 
 Writes ``gpu_check.json`` (every measurement) and ``gpu_check.md`` (the summary, also printed) to
 ``--out`` (default ``$OUT``, else ``results/gpu_check``). ``--toy`` shrinks every size so that the
@@ -47,6 +48,7 @@ from dpbench.report.gpu_results import best_level, concurrency_gains, progress, 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL_TF32_MODELS = ("alista", "lista_cpss")
 PARTS = ("speed", "concurrency", "protocol", "mnist")
+SHARES = {"speed": 0.35, "concurrency": 0.3, "protocol": 0.3}  # of the budget, for the timed parts (the rest: mnist)
 
 
 @dataclass
@@ -285,28 +287,26 @@ def main(argv: list[str] | None = None) -> int:
     print(_device_line(args.device), flush=True)
     modes = ["eager", "tf32", "graphs"] if args.device.startswith("cuda") else ["eager"]
     rows: list[dict[str, Any]] = []
-    def until(fraction: float) -> float:  # a part's deadline: a fraction of the budget left to the parts to run
+    windows = part_windows(args.parts)
+
+    def until(fraction: float) -> float:  # a deadline: a fraction of the whole budget from the start
         return start + args.budget_s * fraction
 
-    fractions = {"speed": 0.35, "concurrency": 0.3, "protocol": 0.3}
-    scale = 0.95 / sum(fractions[p] for p in args.parts if p in fractions) if set(args.parts) & set(fractions) else 1.0
-    done = 0.0
     if "speed" in args.parts:
         print(f"[1/4] speed: {len(models)} models x {modes}", flush=True)
-        done += fractions["speed"] * scale
-        rows += _run_processes(_speed_worker, len(models), (models, modes, sizes, args.device), until(done))
+        rows += _run_processes(_speed_worker, len(models), (models, modes, sizes, args.device), until(windows["speed"][1]))
     if "concurrency" in args.parts:
+        begin, end = windows["concurrency"]
         for k, level in enumerate(sizes.levels, start=1):
             print(f"[2/4] concurrency: {level} job(s) at once", flush=True)
             rows += _run_processes(_concurrency_worker, level, (models, sizes, args.device, level),
-                                   until(done + fractions["concurrency"] * scale * k / len(sizes.levels)))
-        done += fractions["concurrency"] * scale
+                                   until(begin + (end - begin) * k / len(sizes.levels)))
     best = best_level(concurrency_gains(rows))
     slots = args.slots or (best[0] if best else 1)
     if "protocol" in args.parts:
         print(f"[3/4] protocol: one seed of the synthetic grid, patience {sizes.patience}, {slots} at once"
               + (", CUDA graphs" if args.graphs else ""), flush=True)
-        rows += _protocol_jobs(models, sizes, args.device, out, slots, until(0.95), graphs=args.graphs)
+        rows += _protocol_jobs(models, sizes, args.device, out, slots, until(windows["protocol"][1]), graphs=args.graphs)
     if "mnist" in args.parts:
         print("[4/4] mnist", flush=True)
         if args.mnist_dir is None or not args.mnist_dir.exists():
@@ -324,6 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     (out / "gpu_check.md").write_text(report)
     print(report)
     return 0
+
+
+def part_windows(parts: list[str]) -> dict[str, tuple[float, float]]:
+    """Each timed part's window, as fractions of the budget: the parts run in order, their shares scaled
+    so that the last ends at 0.95 (the rest is left to the mnist part and the summary)."""
+    timed = [p for p in PARTS if p in SHARES and p in parts]
+    scale = 0.95 / sum(SHARES[p] for p in timed) if timed else 1.0
+    windows, begin = {}, 0.0
+    for part in timed:
+        windows[part] = (begin, begin + SHARES[part] * scale)
+        begin = windows[part][1]
+    return windows
 
 
 def _device_line(device: str) -> str:

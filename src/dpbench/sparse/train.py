@@ -185,6 +185,11 @@ def _with_dictionary(
     return D, (lambda: model_decoder(model, D)), after_step
 
 
+def _zero_code_lasso(x: torch.Tensor) -> float:
+    """:func:`lasso_objective` of the all-zero code, ``mean 1/2 ||x||^2`` (what :func:`_finite` compares with)."""
+    return float(0.5 * x.pow(2).sum(dim=1).mean())
+
+
 def _finite(name: str, loss: torch.Tensor, step: int, zero_code_loss: float = math.inf) -> float:
     """``float(loss)`` (a loss, or a sum of losses kept on the device: one read-back for many steps);
     raises :class:`DivergenceError` naming ``step`` (the last step it covers) if it is NaN or infinite,
@@ -255,7 +260,7 @@ def train_encoder(
 
     optimiser = make_optimizer(optimizer, params, lr)
     name = type(model).__name__
-    zero_code_loss = float(0.5 * x.pow(2).sum(dim=1).mean() if mode == "unsupervised" else z_star.pow(2).sum(dim=1).mean())
+    zero_code_loss = _zero_code_lasso(x) if mode == "unsupervised" else float(z_star.pow(2).sum(dim=1).mean())
     result = TrainResult()
     state = {"model": model, "optimiser": optimiser, **({"D": D_used} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
@@ -375,7 +380,7 @@ def train_supervised(
     optimiser = make_optimizer(optimizer, params, lr)
     name = f"{type(model).__name__}+{type(head).__name__}"
     n_classes = int(y.max()) + 1 if y.numel() else 1
-    zero_code_loss = ce_weight * math.log(max(n_classes, 2)) + sc_weight * float(0.5 * x.pow(2).sum(dim=1).mean())
+    zero_code_loss = ce_weight * math.log(max(n_classes, 2)) + sc_weight * _zero_code_lasso(x)
     result = TrainResult()
     state = {"model": model, "head": head, "optimiser": optimiser, **({"D": D} if learn_dictionary else {})}
     first_epoch = _resume(checkpoint, state, [generator], result)
