@@ -13,21 +13,39 @@ convolutional autoencoder), ``compile`` (tuned + ``torch.compile`` of the loss, 
 ``compile: true`` asks for). Timing does not depend on pixel values, so inputs are uniform noise of
 MNIST's shape unless ``--mnist`` names a prepared feature file.
 
-    python benchmarks/tell_speed.py --encoders mlp conv --threads 1 2
+``--record NAME`` also keeps the measurement as ``docs/speed/tell/NAME.json`` (commit, date, machine,
+PyTorch version, options, load average before and after, every row), and ``--render`` rewrites the
+part of ``docs/clustering.md`` between ``<!-- tell-speed:begin -->`` and ``<!-- tell-speed:end -->``
+from every record there: no number of that table is typed by hand.
+
+    python benchmarks/tell_speed.py --encoders mlp conv --threads 1 2 --record NAME --note "..."
+    python benchmarks/tell_speed.py --render
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from demo_timing import cpu_model, git_commit, load_average
 
 from dpbench.cluster.kmeansnet_tell import TELLNetwork, speed_setup
+
+REPO = Path(__file__).resolve().parents[1]
+RECORDS = REPO / "docs" / "speed" / "tell"
+PAGE = REPO / "docs" / "clustering.md"
+BEGIN, END = "<!-- tell-speed:begin -->", "<!-- tell-speed:end -->"
 
 STEPS_PER_EPOCH = 70_000 // 256
 SETTINGS = ("eager", "tuned", "compile")
@@ -92,16 +110,8 @@ def time_encoding(encoder: str, x: torch.Tensor, batches: list[int]) -> dict[int
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
-    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
-    parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved blocks per setting (median)")
-    parser.add_argument("--eval-batches", nargs="*", type=int, default=[512, 4096, 16384])
-    parser.add_argument("--mnist", help="a feature file of 'dpbench features' (default: noise of MNIST's shape)")
-    args = parser.parse_args(argv)
+def measure(args: argparse.Namespace) -> pd.DataFrame:
+    """Every row of the measurement ``args`` asks for (training steps per setting, eval passes per batch)."""
     if args.mnist:
         from dpbench.io import load_tensors
 
@@ -121,15 +131,98 @@ def main(argv: list[str] | None = None) -> int:
             for b, seconds in time_encoding(encoder, x, args.eval_batches).items():
                 rows.append({"encoder": encoder, "threads": threads, "setting": f"eval pass, batch {b}", "s_per_epoch": seconds})
             print(f"  {encoder}, {threads} thread(s): done", file=sys.stderr)
-    import pandas as pd
+    return pd.DataFrame(rows)
 
-    table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".3g"))
+
+def gains(table: pd.DataFrame) -> list[str]:
+    """Per encoder and thread count: seconds per epoch before (``eager``) and each setting's gain over it."""
+    lines = []
     for (encoder, threads), part in table[table["setting"].isin(SETTINGS)].groupby(["encoder", "threads"]):
         base = part.set_index("setting")["s_per_epoch"]
         if "eager" in base:
-            gains = ", ".join(f"{s} {base['eager'] / base[s]:.2f}x" for s in base.index if s != "eager")
-            print(f"{encoder}, {threads} thread(s): before {base['eager']:.1f} s/epoch; after: {gains}")
+            after = ", ".join(f"{s} {base['eager'] / base[s]:.2f}x" for s in base.index if s != "eager")
+            lines.append(f"{encoder}, {threads} thread(s): before {base['eager']:.1f} s/epoch; after: {after}")
+    return lines
+
+
+def write_record(name: str, table: pd.DataFrame, args: argparse.Namespace, before: list[float], note: str,
+                 folder: Path = RECORDS) -> Path:
+    """Keep a measurement as ``folder/NAME.json`` (see the module docstring)."""
+    record = {
+        "name": name, "commit": git_commit(REPO), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "torch": torch.__version__,
+        "options": {k: v for k, v in vars(args).items() if k not in ("record", "render", "note")},
+        "load_average_before": before, "load_average_after": load_average(), "note": note,
+        "rows": json.loads(table.to_json(orient="records")),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def render(page: Path = PAGE, folder: Path = RECORDS) -> str:
+    """The generated part of the page, written between its markers from every record of ``folder``
+    (oldest first): per record where and how it ran, then seconds per epoch of each encoder, thread
+    count and setting with the gain over ``eager``, and the eval pass per batch size."""
+    parts = [f"{BEGIN}\n<!-- generated by `python benchmarks/tell_speed.py --render` from docs/speed/tell/*.json: do not edit by hand -->"]
+    records = sorted((json.loads(p.read_text()) for p in folder.glob("*.json")), key=lambda r: r["date"])
+    for r in records:
+        o = r["options"]
+        parts.append(f"#### {r['name']}\n\n{r['date']}, commit {r['commit']}, {r['machine']['cpu']} ({r['machine']['cores']} cores), "
+                     f"PyTorch {r['torch']}; 1-minute load {r['load_average_before'][0]:g} before, {r['load_average_after'][0]:g} after; "
+                     f"median of {o['rounds']} interleaved blocks of {o['steps']} steps, {STEPS_PER_EPOCH} steps an epoch"
+                     + (f". {r['note']}" if r["note"] else ""))
+        table = pd.DataFrame(r["rows"])
+        train = table[table["setting"].isin(SETTINGS)].copy()
+        eager = train[train["setting"] == "eager"].set_index(["encoder", "threads"])["s_per_epoch"]
+        train["gain over eager"] = [eager.get((e, t), float("nan")) / v for e, t, v in zip(train["encoder"], train["threads"], train["s_per_epoch"])]
+        train = train[["encoder", "threads", "setting", "ms_per_step", "s_per_epoch", "gain over eager", "warmup_s"]]
+        train.columns = ["encoder", "threads", "setting", "ms / step", "s / epoch", "gain over eager", "first 2 steps (s)"]
+        parts.append("Training (one epoch of the whole MNIST):\n\n" + train.to_markdown(index=False, floatfmt=".3g"))
+        evals = table[~table["setting"].isin(SETTINGS)][["encoder", "threads", "setting", "s_per_epoch"]]
+        if len(evals):
+            evals = evals.rename(columns={"setting": "pass", "s_per_epoch": "s (70,000 images)"})
+            parts.append("Eval-mode pass (tuned):\n\n" + evals.to_markdown(index=False, floatfmt=".3g"))
+    if not records:
+        parts.append("No record yet.")
+    parts.append(END)
+    generated = "\n\n".join(parts)
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{page} lacks the markers {BEGIN} and {END}")
+    head, rest = text.split(BEGIN, 1)
+    page.write_text(head + generated + rest.split(END, 1)[1])
+    return generated
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed block")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved blocks per setting (median)")
+    parser.add_argument("--eval-batches", nargs="*", type=int, default=[512, 4096, 16384])
+    parser.add_argument("--mnist", help="a feature file of 'dpbench features' (default: noise of MNIST's shape)")
+    parser.add_argument("--record", metavar="NAME", help="keep the measurement as docs/speed/tell/NAME.json")
+    parser.add_argument("--note", default="", help="what else ran on the machine, etc. (with --record)")
+    parser.add_argument("--render", action="store_true", help="only rewrite docs/clustering.md's table from the records")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.render:
+        print(render())
+        return 0
+    before = load_average()
+    table = measure(args)
+    print(table.to_markdown(index=False, floatfmt=".3g"))
+    print("\n".join(gains(table)))
+    if args.record:
+        print(f"kept: {write_record(args.record, table, args, before, args.note)}", file=sys.stderr)
     return 0
 
 

@@ -50,3 +50,11 @@ def test_the_figures_are_drawn_from_the_summary(summary, tmp_path, name):
 def test_without_curves_the_figure_says_so(summary, tmp_path):
     write_figure(summary[summary["metric"] != "epoch_acc"], "clustering_curves", tmp_path / "c.pdf", tmp_path / "c.png")
     assert (tmp_path / "c.png").exists()
+
+
+def test_each_strip_panel_shows_only_the_models_it_ran(summary):
+    from dpbench.report.figures import clustering_seeds
+
+    figure = clustering_seeds(summary)
+    ticks = {ax.get_title(): [t.get_text() for t in ax.get_xticklabels()] for ax in figure.axes}
+    assert {title: len(labels) for title, labels in ticks.items()} == {"mnist, 1 start": 2, "mnist (ae_mlp), 1 start": 1}

@@ -132,14 +132,20 @@ def clustering_seeds(frame: pd.DataFrame) -> plt.Figure:
     if "starts" not in frame:
         frame["starts"] = "1 start"
     frame, models, palette = labelled(frame)
+    widest = frame.groupby(["dataset", "starts"])["model"].nunique().max()
+    grid = sns.FacetGrid(frame, col="dataset", row="starts", sharex=False, sharey=True,
+                         height=3.2, aspect=max(1.3, 0.3 * widest))
+
+    def strip(data: pd.DataFrame, **_: object) -> None:
+        """One panel: only the models it ran, in the report's order (no empty columns)."""
+        present = [m for m in models if m in set(data["model"])]
+        sns.stripplot(data=data, x="model", y="value", hue="model", order=present, hue_order=present,
+                      palette=palette, jitter=0.15, size=6, alpha=0.8, legend=False, ax=plt.gca())
+
     state = np.random.get_state()  # seaborn jitters with NumPy's global generator: the same dots every time
     np.random.seed(0)
     try:
-        grid = sns.catplot(
-            data=frame, kind="strip", x="model", y="value", hue="model", col="dataset", row="starts",
-            order=models, hue_order=models, palette=palette, jitter=0.15, size=6, alpha=0.8,
-            height=3.2, aspect=max(1.3, 0.3 * len(models)), sharey=True, legend=False,
-        )
+        grid.map_dataframe(strip)
     finally:
         np.random.set_state(state)
     grid.set_axis_labels("", "ACC (one dot per seed)")
