@@ -58,3 +58,14 @@ def test_each_strip_panel_shows_only_the_models_it_ran(summary):
     figure = clustering_seeds(summary)
     ticks = {ax.get_title(): [t.get_text() for t in ax.get_xticklabels()] for ax in figure.axes}
     assert {title: len(labels) for title, labels in ticks.items()} == {"mnist, 1 start": 2, "mnist (ae_mlp), 1 start": 1}
+
+
+def test_the_curve_summary_gives_where_each_run_stopped_and_its_slope(summary):
+    from dpbench.report.clustering_figures import curve_summary
+
+    table = curve_summary(summary, window=10).set_index("seed")
+    assert list(table["last epoch"]) == [30, 30, 30] and table.loc[0, "ACC there"] == "0.500"
+    assert table.loc[2, "best ACC (epoch)"] == "0.450 (30)"
+    assert float(table.loc[0, "ACC change per 100 epochs (last 10)"]) == pytest.approx(100 * 0.05 / 10)
+    assert set(table["paper, 3,000 epochs"]) == {"0.9325"}  # Table 1's FCN value
+    assert curve_summary(summary[summary["metric"] != "epoch_acc"]).empty

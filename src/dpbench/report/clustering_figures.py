@@ -89,6 +89,35 @@ def accuracy_vs_epochs(frame: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def curve_summary(frame: pd.DataFrame, window: int = 100) -> pd.DataFrame:
+    """Where each logged TELL run stopped on its curve: per panel, model and seed, the last logged
+    epoch and its ACC, the best logged ACC and its epoch, the change of ACC over the last ``window``
+    epochs (from the logged epoch nearest to ``last - window``) expressed per 100 epochs, and the
+    paper's 3,000-epoch value (empty when it has none). The slope says whether a curve had flattened
+    where it stopped."""
+    curves = frame[frame["metric"] == "epoch_acc"].copy()
+    columns = ["features", "model", "seed", "last epoch", "ACC there", "best ACC (epoch)",
+               f"ACC change per 100 epochs (last {window})", "paper, 3,000 epochs"]
+    if curves.empty:
+        return pd.DataFrame(columns=columns)
+    curves["epoch"] = pd.to_numeric(curves["epoch"])
+    curves["value"] = pd.to_numeric(curves["value"])
+    if "features" not in curves:
+        curves["features"] = "pixels"
+    curves["features"] = curves["features"].fillna("pixels")
+    rows = []
+    for (dataset, features, model, seed), line in curves.sort_values("epoch").groupby(["dataset", "features", "model", "seed"]):
+        last = line.iloc[-1]
+        start = line.iloc[(line["epoch"] - (last["epoch"] - window)).abs().argmin()]
+        span = last["epoch"] - start["epoch"]
+        best = line.loc[line["value"].idxmax()]
+        paper = [f"{v:.4f}" for _, v, _ in paper_references([model], dataset, features)]
+        rows.append([features if dataset == "mnist" else f"{dataset}, {features}", model_label(model), seed,
+                     int(last["epoch"]), f"{last['value']:.3f}", f"{best['value']:.3f} ({int(best['epoch'])})",
+                     f"{100 * (last['value'] - start['value']) / span:+.3f}" if span > 0 else "–", ", ".join(paper) or "–"])
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _picked(rows: pd.DataFrame) -> pd.DataFrame:
     """Per model, the seed with the lowest final clustering loss (TELL's rule), where it is logged."""
     losses = rows[rows["metric"] == "loss_clu"]

@@ -137,7 +137,15 @@ def task_section(run: Run, task: str, figures_link: str) -> str:
 
     cells, bold, caption = task_cells(run.summary, task, "markdown")
     figures = [f"![{name}]({figures_link}/{name}.png)" for name in TASKS[task].figures]
-    return "\n\n".join([f"### {TASKS[task].title}", caption, markdown_table(cells, bold, "model"), *figures])
+    parts = [f"### {TASKS[task].title}", caption, markdown_table(cells, bold, "model"), *figures]
+    if task == "clustering":
+        from dpbench.report.clustering_figures import curve_summary
+
+        curves = curve_summary(run.summary)
+        if len(curves):
+            parts += ["Where each logged run stopped on its curve (a slope near 0 means it had flattened):",
+                      curves.to_markdown(index=False, stralign="left", disable_numparse=True)]
+    return "\n\n".join(parts)
 
 
 def published_section(run: Run) -> str:
