@@ -242,3 +242,14 @@ def test_fixed_features_take_the_written_out_gradient_of_the_autograd_step(digit
     assert np.allclose(fast.cluster_centers_, slow.cluster_centers_, atol=1e-5)
     assert np.array_equal(fast.labels_, slow.labels_)
     assert np.allclose(fast.loss_history_, slow.loss_history_, rtol=1e-5)
+
+
+def test_long_epochs_report_progress_between_logged_epochs(digits, monkeypatch, caplog):
+    import dpbench.cluster.kmeansnet_tell as tell
+
+    monkeypatch.setattr(tell, "PROGRESS_EVERY_S", 0.0)  # every epoch counts as long
+    with caplog.at_level("INFO", logger=tell.__name__):
+        _fit(digits[0][:300], epochs=4, log_every=2)
+    lines = [r.getMessage() for r in caplog.records if "s an epoch" in r.getMessage()]
+    assert [line.split(":")[0] for line in lines] == ["TELL epoch 1/4", "TELL epoch 3/4"]  # 2 and 4 are logged epochs
+    assert "min left" in lines[0]

@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 # samples per forward pass when encoding the whole set (prediction, monitoring): no gradient is
 # kept, so large batches only cost memory (benchmarks/tell_speed.py measures the choice)
 EVAL_BATCH = 4096
+# a progress line (epoch, losses, time per epoch, time left) at most this often between logged epochs:
+# an epoch of end-to-end TELL on the whole MNIST takes minutes on a CPU core
+PROGRESS_EVERY_S = 60.0
 
 
 class TELLNetwork(nn.Module):
@@ -228,6 +231,7 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             self.loss_history_ = [tuple(v) for v in progress["loss_history"]]
             self.history_ = [dict(h) for h in progress["history"]]
             log.info("TELL: continuing from epoch %d of %d (checkpoint %s)", start, self.epochs, ckpt.path)
+        shown, first = time.perf_counter(), start
         for epoch in range(start, self.epochs):
             begin = time.perf_counter()
             clu, rec = self._epoch(net, losses, opt, codes, generator, epoch)
@@ -236,6 +240,11 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             done = epoch + 1
             if self.log_every and (done % self.log_every == 0 or done == self.epochs):
                 self.history_.append(self._log_entry(net, x, labels, done, seconds))
+            elif time.perf_counter() - shown >= PROGRESS_EVERY_S:
+                per_epoch = (time.perf_counter() - shown) / (done - first)
+                log.info("TELL epoch %d/%d: clu %.6g rec %.6g, %.1f s an epoch, about %.0f min left", done, self.epochs,
+                         clu, rec, per_epoch, per_epoch * (self.epochs - done) / 60)
+                shown, first = time.perf_counter(), done
             if ckpt is not None:
                 history = {"seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
                 ckpt.after_epoch(done, self.epochs, state, generators, history)
