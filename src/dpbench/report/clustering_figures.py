@@ -77,13 +77,18 @@ def accuracy_vs_epochs(frame: pd.DataFrame) -> plt.Figure:
         models = _models(rows)
         styles = ["-", "--", ":", "-."]
         for (model, seed), line in rows.sort_values("epoch").groupby(["model", "seed"]):
+            seeds = sorted(rows.loc[rows["model"] == model, "seed"].unique())  # one legend entry per model
             ax.plot(line["epoch"], line["value"], color=palette[model], marker=".", markersize=3, linewidth=1.2,
-                    linestyle=styles[int(seed) % len(styles)], label=f"{model_label(model)}, seed {seed}")
+                    linestyle=styles[int(seed) % len(styles)],
+                    label=f"{model_label(model)}, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+                    if seed == seeds[0] else "_")
         first = rows.iloc[0]
         features = first["features"] if "features" in rows and pd.notna(first["features"]) else "pixels"
         for model, value, label in paper_references(models, first["dataset"], features):
             ax.axhline(value, color=palette[model], linestyle=(0, (6, 3)), linewidth=0.9, alpha=0.7, label=label)
         ax.set(title=panel, xlabel="epochs trained", ylabel="ACC (nearest centre, eval mode)", ylim=(0, 1))
+        if rows["epoch"].max() > 50 * rows["epoch"].min():  # runs of 20 and of 3,000 epochs in one panel
+            ax.set_xscale("log")
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
@@ -92,12 +97,12 @@ def accuracy_vs_epochs(frame: pd.DataFrame) -> plt.Figure:
 def curve_summary(frame: pd.DataFrame, window: int = 100) -> pd.DataFrame:
     """Where each logged TELL run stopped on its curve: per panel, model and seed, the last logged
     epoch and its ACC, the best logged ACC and its epoch, the change of ACC over the last ``window``
-    epochs (from the logged epoch nearest to ``last - window``) expressed per 100 epochs, and the
-    paper's 3,000-epoch value (empty when it has none). The slope says whether a curve had flattened
-    where it stopped."""
+    epochs (from the logged epoch nearest to ``last - window``, both epochs named), and the paper's
+    3,000-epoch value (empty when it has none). The change says whether a curve had flattened where
+    it stopped."""
     curves = frame[frame["metric"] == "epoch_acc"].copy()
     columns = ["features", "model", "seed", "last epoch", "ACC there", "best ACC (epoch)",
-               f"ACC change per 100 epochs (last {window})", "paper, 3,000 epochs"]
+               f"ACC change over its last {window} epochs", "paper, 3,000 epochs"]
     if curves.empty:
         return pd.DataFrame(columns=columns)
     curves["epoch"] = pd.to_numeric(curves["epoch"])
@@ -114,7 +119,8 @@ def curve_summary(frame: pd.DataFrame, window: int = 100) -> pd.DataFrame:
         paper = [f"{v:.4f}" for _, v, _ in paper_references([model], dataset, features)]
         rows.append([features if dataset == "mnist" else f"{dataset}, {features}", model_label(model), seed,
                      int(last["epoch"]), f"{last['value']:.3f}", f"{best['value']:.3f} ({int(best['epoch'])})",
-                     f"{100 * (last['value'] - start['value']) / span:+.3f}" if span > 0 else "–", ", ".join(paper) or "–"])
+                     f"{last['value'] - start['value']:+.3f} ({int(start['epoch'])} → {int(last['epoch'])})" if span > 0 else "–",
+                     ", ".join(paper) or "–"])
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -143,7 +143,7 @@ def task_section(run: Run, task: str, figures_link: str) -> str:
 
         curves = curve_summary(run.summary)
         if len(curves):
-            parts += ["Where each logged run stopped on its curve (a slope near 0 means it had flattened):",
+            parts += ["Where each logged run stopped on its curve (a change near 0 means it had flattened):",
                       curves.to_markdown(index=False, stralign="left", disable_numparse=True)]
     return "\n\n".join(parts)
 
