@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from demo_timing import cpu_model, git_commit, load_average
+from demo_timing import between_markers, cpu_model, git_commit, load_average
 
 from dpbench.cluster.kmeansnet_tell import TELLNetwork, speed_setup
 
@@ -134,14 +134,23 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def training_gains(table: pd.DataFrame) -> pd.DataFrame:
+    """The training rows of ``table`` with ``gain``: ``eager``'s seconds per epoch (same encoder and thread
+    count) over the row's (NaN where ``eager`` was not timed)."""
+    train = table[table["setting"].isin(SETTINGS)].copy()
+    eager = train[train["setting"] == "eager"].set_index(["encoder", "threads"])["s_per_epoch"]
+    train["gain"] = [eager.get((e, t), float("nan")) / v for e, t, v in zip(train["encoder"], train["threads"], train["s_per_epoch"])]
+    return train
+
+
 def gains(table: pd.DataFrame) -> list[str]:
     """Per encoder and thread count: seconds per epoch before (``eager``) and each setting's gain over it."""
     lines = []
-    for (encoder, threads), part in table[table["setting"].isin(SETTINGS)].groupby(["encoder", "threads"]):
-        base = part.set_index("setting")["s_per_epoch"]
-        if "eager" in base:
-            after = ", ".join(f"{s} {base['eager'] / base[s]:.2f}x" for s in base.index if s != "eager")
-            lines.append(f"{encoder}, {threads} thread(s): before {base['eager']:.1f} s/epoch; after: {after}")
+    for (encoder, threads), part in training_gains(table).groupby(["encoder", "threads"]):
+        part = part.set_index("setting")
+        if "eager" in part.index:
+            after = ", ".join(f"{s} {part.loc[s, 'gain']:.2f}x" for s in part.index if s != "eager")
+            lines.append(f"{encoder}, {threads} thread(s): before {part.loc['eager', 's_per_epoch']:.1f} s/epoch; after: {after}")
     return lines
 
 
@@ -175,10 +184,7 @@ def render(page: Path = PAGE, folder: Path = RECORDS) -> str:
                      f"median of {o['rounds']} interleaved blocks of {o['steps']} steps, {STEPS_PER_EPOCH} steps an epoch"
                      + (f". {r['note']}" if r["note"] else ""))
         table = pd.DataFrame(r["rows"])
-        train = table[table["setting"].isin(SETTINGS)].copy()
-        eager = train[train["setting"] == "eager"].set_index(["encoder", "threads"])["s_per_epoch"]
-        train["gain over eager"] = [eager.get((e, t), float("nan")) / v for e, t, v in zip(train["encoder"], train["threads"], train["s_per_epoch"])]
-        train = train[["encoder", "threads", "setting", "ms_per_step", "s_per_epoch", "gain over eager", "warmup_s"]]
+        train = training_gains(table)[["encoder", "threads", "setting", "ms_per_step", "s_per_epoch", "gain", "warmup_s"]]
         train.columns = ["encoder", "threads", "setting", "ms / step", "s / epoch", "gain over eager", "first 2 steps (s)"]
         parts.append("Training (one epoch of the whole MNIST):\n\n" + train.to_markdown(index=False, floatfmt=".3g"))
         evals = table[~table["setting"].isin(SETTINGS)][["encoder", "threads", "setting", "s_per_epoch"]]
@@ -189,11 +195,7 @@ def render(page: Path = PAGE, folder: Path = RECORDS) -> str:
         parts.append("No record yet.")
     parts.append(END)
     generated = "\n\n".join(parts)
-    text = page.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{page} lacks the markers {BEGIN} and {END}")
-    head, rest = text.split(BEGIN, 1)
-    page.write_text(head + generated + rest.split(END, 1)[1])
+    page.write_text(between_markers(page.read_text(), page, BEGIN, END, generated))
     return generated
 
 
