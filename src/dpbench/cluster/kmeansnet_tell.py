@@ -240,11 +240,11 @@ class KMeansNetTELL(ClusterMixin, BaseEstimator):
             done = epoch + 1
             if self.log_every and (done % self.log_every == 0 or done == self.epochs):
                 self.history_.append(self._log_entry(net, x, labels, done, seconds))
-            elif time.perf_counter() - shown >= PROGRESS_EVERY_S:
-                per_epoch = (time.perf_counter() - shown) / (done - first)
+            elif (now := time.perf_counter()) - shown >= PROGRESS_EVERY_S:
+                per_epoch = (now - shown) / (done - first)
                 log.info("TELL epoch %d/%d: clu %.6g rec %.6g, %.1f s an epoch, about %.0f min left", done, self.epochs,
                          clu, rec, per_epoch, per_epoch * (self.epochs - done) / 60)
-                shown, first = time.perf_counter(), done
+                shown, first = now, done
             if ckpt is not None:
                 history = {"seconds": seconds, "loss_history": [list(v) for v in self.loss_history_], "history": self.history_}
                 ckpt.after_epoch(done, self.epochs, state, generators, history)

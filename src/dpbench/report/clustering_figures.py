@@ -101,7 +101,7 @@ def curve_summary(frame: pd.DataFrame, window: int = 100) -> pd.DataFrame:
     3,000-epoch value (empty when it has none). The change says whether a curve had flattened where
     it stopped."""
     curves = frame[frame["metric"] == "epoch_acc"].copy()
-    columns = ["features", "model", "seed", "last epoch", "ACC there", "best ACC (epoch)",
+    columns = ["panel", "model", "seed", "last epoch", "ACC there", "best ACC (epoch)",
                f"ACC change over its last {window} epochs", "paper, 3,000 epochs"]
     if curves.empty:
         return pd.DataFrame(columns=columns)
@@ -110,17 +110,21 @@ def curve_summary(frame: pd.DataFrame, window: int = 100) -> pd.DataFrame:
     if "features" not in curves:
         curves["features"] = "pixels"
     curves["features"] = curves["features"].fillna("pixels")
+    curves["panel"] = _panel(curves)
+    # the published numbers are read once per panel, not once per run
+    paper = {(dataset, features): paper_references(sorted(part["model"].unique()), dataset, features)
+             for (dataset, features), part in curves.groupby(["dataset", "features"])}
     rows = []
-    for (dataset, features, model, seed), line in curves.sort_values("epoch").groupby(["dataset", "features", "model", "seed"]):
+    for (dataset, features, panel, model, seed), line in curves.sort_values("epoch").groupby(["dataset", "features", "panel", "model", "seed"]):
         last = line.iloc[-1]
         start = line.iloc[(line["epoch"] - (last["epoch"] - window)).abs().argmin()]
         span = last["epoch"] - start["epoch"]
         best = line.loc[line["value"].idxmax()]
-        paper = [f"{v:.4f}" for _, v, _ in paper_references([model], dataset, features)]
-        rows.append([features if dataset == "mnist" else f"{dataset}, {features}", model_label(model), seed,
+        published = [f"{v:.4f}" for m, v, _ in paper[(dataset, features)] if m == model]
+        rows.append([panel, model_label(model), seed,
                      int(last["epoch"]), f"{last['value']:.3f}", f"{best['value']:.3f} ({int(best['epoch'])})",
                      f"{last['value'] - start['value']:+.3f} ({int(start['epoch'])} → {int(last['epoch'])})" if span > 0 else "–",
-                     ", ".join(paper) or "–"])
+                     ", ".join(published) or "–"])
     return pd.DataFrame(rows, columns=columns)
 
 
