@@ -42,6 +42,17 @@ def test_mean_sd_bold_ties_and_nan_seeds(summary):
     assert "over 2 seeds" in task_table(summary, "clustering").caption
 
 
+def test_a_partial_run_marks_the_seeds_that_never_ran(summary):
+    from dpbench.report.tables import task_cells
+
+    one_seed = summary[~((summary.model == "kmeansnet") & (summary.seed == 1))]  # its second seed never ran
+    finished, _, _ = task_cells(one_seed, "clustering", "markdown")
+    assert finished.loc["k-meansNet"].str.contains("/").sum() == 0  # a finished run: a cell's seeds are all it ran
+    partial, _, caption = task_cells(one_seed, "clustering", "markdown", partial=True)
+    assert list(partial.loc["k-meansNet"]) == ["0.900 (1/2)", "0.600 (1/2)"]
+    assert partial.loc["k-means"].str.contains("/").sum() == 0 and "or ran (a partial run)" in caption
+
+
 def test_names_with_underscores_are_escaped(summary):
     variant = summary[summary.model == "kmeansnet"].assign(model="kmeansnet[tau_final=0.1]")
     latex = task_table(pd.concat([summary, variant]), "clustering").to_latex()

@@ -135,7 +135,7 @@ def task_section(run: Run, task: str, figures_link: str) -> str:
     from dpbench.report.specs import TASKS
     from dpbench.report.tables import markdown_table, task_cells
 
-    cells, bold, caption = task_cells(run.summary, task, "markdown")
+    cells, bold, caption = task_cells(run.summary, task, "markdown", partial=bool(run.record["jobs"]["missing"]))
     figures = [f"![{name}]({figures_link}/{name}.png)" for name in TASKS[task].figures]
     parts = [f"### {TASKS[task].title}", caption, markdown_table(cells, bold, "model"), *figures]
     if task == "clustering":

@@ -26,8 +26,9 @@ def _column_label(row: pd.Series, columns: list[str]) -> str:
     return parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
 
 
-def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str]) -> pd.DataFrame:
-    """Mean, sd and counts over seeds per (model, column, metric); failed seeds count in ``n_total``."""
+def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str], seeds: int | None = None) -> pd.DataFrame:
+    """Mean, sd and counts over seeds per (model, column, metric); failed seeds count in ``n_total``, and
+    so, when ``seeds`` (the seeds every cell was to run) is given, do seeds that never ran."""
     frame = frame[frame["metric"].isin(metrics) | frame["metric"].isna()].copy()
     frame["column"] = frame.apply(_column_label, axis=1, columns=columns)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
@@ -40,6 +41,8 @@ def seed_stats(frame: pd.DataFrame, columns: list[str], metrics: list[str]) -> p
     totals = frame.groupby(["model", "column"])["seed"].nunique().rename("n_seeds").reset_index()
     stats = stats.merge(totals, on=["model", "column"])
     stats["n_total"] = stats[["n_total", "n_seeds"]].max(axis=1)
+    if seeds is not None:
+        stats["n_total"] = stats["n_total"].clip(lower=seeds)
     return stats.drop(columns="n_seeds")
 
 
@@ -116,16 +119,22 @@ def _add_published(cells: pd.DataFrame, bold: pd.DataFrame, frame: pd.DataFrame,
             "for m = 250, n = 500.")
 
 
-def task_cells(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def task_cells(
+    summary: pd.DataFrame, task: str, flavour: Flavour = "latex", partial: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The cells of ``task``'s table (models x (column, metric), text in ``flavour``'s markup), which of
-    them are the best of their column (bold), and the caption."""
+    them are the best of their column (bold), and the caption.
+
+    ``partial``: the run did not finish (its record lists missing jobs), so every cell was to run all the
+    seeds of the table, and a cell with fewer says so, ``(k/n)``, like one whose seeds failed."""
     spec = TASKS[task]
     frame = summary[summary["task"] == task]
     if frame.empty:
         raise ValueError(f"no rows for task {task!r} in the summary")
     if spec.select:
         frame = FILTERS[spec.select](frame)
-    stats = seed_stats(frame, spec.column, spec.metrics)
+    n_seeds = int(frame["seed"].nunique())
+    stats = seed_stats(frame, spec.column, spec.metrics, seeds=n_seeds if partial else None)
     stats = stats[stats["metric"].isin(spec.metrics)]
     models = sorted(stats["model"].unique(), key=lambda m: (model_rank(m), m))
     columns = sorted(stats["column"].unique())
@@ -163,11 +172,10 @@ def task_cells(summary: pd.DataFrame, task: str, flavour: Flavour = "latex") -> 
                 cells.loc[model, key] = "failed"
     names = display_names(list(cells.index))  # the registry's labels, as in every figure
     cells, bold = cells.rename(index=names), bold.rename(index=names)
-    n_seeds = int(frame["seed"].nunique())
     caption = (
         f"{spec.title}: mean {PLUS_MINUS[flavour]} sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
         f"{'; worst: the worst seed' if spec.worst_seed else ''}; best mean per column in bold; "
-        "(k/n) marks cells where only k of n seeds finished." + published_note
+        f"(k/n) marks cells where only k of n seeds finished{' or ran (a partial run)' if partial else ''}." + published_note
     )
     return cells, bold, caption
 
