@@ -122,3 +122,16 @@ def test_the_server_ends_with_the_process_it_serves(tmp_path):
         assert "is gone: stopping" in (tmp_path / "server.log").read_text()
     finally:
         handle.stop()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="zombies are told apart through /proc")
+def test_a_zombie_is_not_alive():
+    from dpbench.jobserver import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().split()[2] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)  # it exits and stays a zombie until reaped
+    assert not pid_alive(child.pid)
+    child.wait()
+    assert not pid_alive(child.pid) and pid_alive(os.getpid())

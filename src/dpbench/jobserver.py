@@ -274,7 +274,7 @@ class JobServer:
         try:
             while not self.stopping:
                 self.poll(timeout=0.02)
-                if self.watch_pid and not _alive(self.watch_pid):
+                if self.watch_pid and not pid_alive(self.watch_pid):
                     self.say(f"process {self.watch_pid} is gone: stopping")
                     break
         finally:
@@ -349,14 +349,20 @@ class JobServer:
             job.conn.close()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is still running: it exists, and is not a zombie waiting to be reaped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    if not Path("/proc").is_dir():  # macOS: the signal test is all there is
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:  # it ended between the two tests
+        return False
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from dpbench.jobserver import pid_alive
+
 DAEMONS = ("slurmctld", "slurmd", "munged", "mungekey", "sbatch", "squeue", "scontrol", "sinfo", "srun")
 APT_PACKAGES = ("slurm-wlm", "munge")
 
@@ -225,9 +227,9 @@ class MiniCluster:
             except ProcessLookupError:
                 continue
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and _alive(pid):
+            while time.monotonic() < deadline and pid_alive(pid):
                 time.sleep(0.2)
-            if _alive(pid):
+            if pid_alive(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -256,20 +258,6 @@ class MiniCluster:
             if fields:
                 jobs.append(fields)
         return jobs
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child of ours counts as dead
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":  # manual use: start a cluster and leave it running, or stop one
