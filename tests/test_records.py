@@ -173,3 +173,23 @@ def test_every_key_of_the_schema_has_a_description():
 def test_the_committed_configuration_reference_is_current(monkeypatch):
     monkeypatch.chdir(ROOT)  # config-doc reads the schema and config.yaml, and compares the page, at the repository root
     assert main(["config-doc", "--check"]) == 0, "docs/configuration.md is stale: run `dpbench config-doc` and commit it"
+
+
+def test_record_takes_several_config_files_as_snakemake_does():
+    from dpbench.cli import build_parser
+
+    parser = build_parser("record")
+    for argv in (["record", "x", "--configfile", "a.yaml", "b.yaml"], ["record", "x", "--configfile", "a.yaml", "--configfile", "b.yaml"]):
+        assert parser.parse_args(argv).configfile == ["a.yaml", "b.yaml"]
+
+
+def test_every_config_file_reaches_snakemake_under_one_option():
+    """Snakemake keeps only the last of repeated --configfile options: a layered preset given as two
+    options was checked against the last file alone, and every result looked stale."""
+    import ast
+
+    from dpbench.report.records import _snakemake
+
+    echo = [sys.executable, "-c", "import sys; print(sys.argv[1:])"]
+    argv = ast.literal_eval(_snakemake(["--detailed-summary"], [Path("config.yaml"), Path("a.yaml"), Path("b.yaml")], echo))
+    assert argv.count("--configfile") == 1 and argv[argv.index("--configfile"):] == ["--configfile", "config.yaml", "a.yaml", "b.yaml"]

@@ -79,9 +79,9 @@ def preset_header(path: Path) -> dict[str, str]:
 def _snakemake(options: list[str], configfiles: list[Path], snakemake: list[str] | None) -> str:
     """The standard output of ``snakemake OPTIONS --cores 1 --configfile ...`` in the current directory;
     a :class:`UserError` with its command and error output when it fails."""
-    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), *options, "--cores", "1"]
-    for path in configfiles:
-        command += ["--configfile", str(path)]
+    # one --configfile with every file: Snakemake keeps only the last of repeated --configfile options
+    command = [*(snakemake or [sys.executable, "-m", "snakemake"]), *options, "--cores", "1",
+               "--configfile", *map(str, configfiles)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise UserError(f"snakemake {options[0]} failed ({shlex.join(command)}):\n{done.stderr[-2000:]}")
@@ -271,8 +271,9 @@ def _command(args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="keep a finished run's summary and provenance as docs/runs/NAME (run in the checkout)")
     p.add_argument("name", help="the record's name, e.g. quick or mnist_official")
-    p.add_argument("--configfile", action="append", default=[],
-                   help="the run's preset (config.yaml is layered first when present), as given to snakemake")
+    p.add_argument("--configfile", action="extend", nargs="+", default=[], metavar="FILE",
+                   help="the run's preset(s), in order (config.yaml is layered first when present), as given to "
+                        "snakemake: '--configfile a.yaml b.yaml' or '--configfile a.yaml --configfile b.yaml'")
     p.add_argument("--runs-dir", default=str(RUNS_DIR), help="where records go (default: docs/runs)")
     p.add_argument("--command", dest="run_command", help="the command that ran it (default: snakemake --cores all --configfile ...)")
     p.add_argument("--wall-seconds", type=float, help="the run's wall time, when measured")
