@@ -101,6 +101,11 @@ def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tm
     assert "## tiny" in page and "A tiny run: LISTA against FISTA." in page
     assert "-40.0" in page and "-5.0" in page  # our numbers, read from the record's summary
     assert "lista-beats-fista" in page  # the scorecard of the claims on the run's tasks
+    card = page[page.index("### Scorecard"):page.index("###", page.index("### Scorecard") + 3)]
+    rows = [line for line in card.splitlines() if line.startswith("| ")]
+    assert any("lista-beats-fista" in row for row in rows)  # judged: a row
+    assert not any(" not run " in row.split("|")[3] for row in rows[2:])  # no row for a model the run lacks...
+    assert "Not run, for want of the models they compare in this run: " in card and "`alista-" in card  # ...named instead
     assert (figures / "tiny" / "synthetic_nmse_vs_layers.png").stat().st_size > 0
     assert "(figures/tiny/synthetic_nmse_vs_layers.png)" in page
     text = readme.read_text()

@@ -126,9 +126,17 @@ def scorecard(run: Run) -> tuple[str, list[Any]]:
         return "No claim of `claims.yaml` concerns this run's tasks.", []
     counts = Counter(v.verdict for v in verdicts)
     frame = verdict_frame(papers, verdicts)
-    table = frame[["Id", "Cell", "Ours", "Against", "Margin", "Verdict", "Note"]].to_markdown(index=False, stralign="left")
-    head = ", ".join(f"{counts[k]} {k}" for k in VERDICTS)
-    return f"{len(verdicts)} checks: {head}.\n\n{table}", verdicts
+    head = f"{len(verdicts)} checks: " + ", ".join(f"{counts[k]} {k}" for k in VERDICTS) + "."
+    # a check whose models this run did not run is named, not given a row of dashes
+    absent = [v.verdict == "not run" and (v.ours.missing or (v.other is not None and v.other.missing)) for v in verdicts]
+    shown = frame[[not a for a in absent]]
+    parts = [head]
+    if len(shown):
+        parts.append(shown[["Id", "Cell", "Ours", "Against", "Margin", "Verdict", "Note"]].to_markdown(index=False, stralign="left"))
+    idle = list(dict.fromkeys(v.claim.id for v, a in zip(verdicts, absent) if a))
+    if idle:
+        parts.append(f"Not run, for want of the models they compare in this run: {', '.join(f'`{i}`' for i in idle)}.")
+    return "\n\n".join(parts), verdicts
 
 
 def task_section(run: Run, task: str, figures_link: str) -> str:
