@@ -53,7 +53,7 @@ report: setup
 
 # a run record (docs/runs/NAME): run the preset to the end (or as far as it gets: the missing jobs are listed), timed,
 # then keep its summary and provenance. From a fresh clone, so that the record names a commit that holds its code.
-NAME ?= $(basename $(notdir $(PRESET)))
+NAME ?= $(basename $(notdir $(lastword $(PRESET))))
 record: setup  ## run PRESET and record it as docs/runs/NAME (make record PRESET=workflow/presets/mnist_tell.yaml)
 	@start=$$(date +%s); $(BIN)/snakemake --cores $(CORES) --configfile $(PRESET) --keep-going || true; \
 	end=$$(date +%s); $(BIN)/python -m dpbench record $(NAME) --configfile $(PRESET) --wall-seconds $$((end - start)) \
