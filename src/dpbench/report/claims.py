@@ -61,6 +61,7 @@ from dpbench.registry import model_label, parse_model
 from dpbench.report.settings import check_setting, differences
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
 from dpbench.report.tables import _column_label, metric_digits
+from dpbench.tasks.jobs import images_split_label
 
 CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
@@ -208,7 +209,7 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     for role in ("model", "than"):
         if role in test:
             try:
-                parse_model(test[role])
+                parse_model(images_split_label(test[role])[0])  # an image result may be "<model>+learned_D"
             except UserError as err:
                 raise _fail(where, str(err)) from err
 
