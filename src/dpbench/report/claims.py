@@ -57,9 +57,9 @@ import pandas as pd
 import yaml
 
 from dpbench.params import UserError
-from dpbench.registry import model_label, parse_model
+from dpbench.registry import parse_model
 from dpbench.report.settings import check_setting, differences
-from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS
+from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS, result_label
 from dpbench.report.tables import _column_label, metric_digits
 from dpbench.tasks.jobs import images_split_label
 
@@ -111,7 +111,7 @@ class Claim:
 
     def test_text(self) -> str:
         """The test in a few words, models by their labels: ``LISTA within 3 of published``, ``LISTA beats FISTA by ≥ 20``."""
-        model, than = model_label(self.model), model_label(self.than or "")
+        model, than = result_label(self.model), result_label(self.than or "")
         if self.kind == "published":
             if self.tolerance is not None:
                 return f"{model} within {self.tolerance:g} of published"
@@ -406,7 +406,7 @@ def reference_text(v: Verdict) -> str:
     other = v.other
     assert other is not None
     side = Verdict(claim, v.cell, v.verdict, other, None, v.delta)
-    return f"{model_label(claim.than)}: {ours_text(side)}"
+    return f"{result_label(claim.than)}: {ours_text(side)}"
 
 
 def margin_text(v: Verdict) -> str:

@@ -64,7 +64,9 @@ def ordered_models(models: object) -> list[str]:
     return sorted(set(models), key=lambda m: (model_rank(m), m))
 
 
-def _label(name: str) -> str:
+def result_label(name: str) -> str:
+    """The display name of one result name: :func:`dpbench.registry.model_label`, with ``(learned D)``
+    for an image result whose decoder was learned with its encoder (``<model>+learned_D``)."""
     from dpbench.tasks.jobs import LEARNED_D, images_split_label
 
     model, learned = images_split_label(name)
@@ -75,7 +77,7 @@ def display_names(models: list[str]) -> dict[str, str]:
     """How tables and figures name each model: the registry's label (a model class's own), with a
     variant's options (and ``(learned D)`` for an image result whose decoder was learned with it); two
     models that would share a label keep their names in brackets."""
-    labels = {m: _label(m) for m in models}
+    labels = {m: result_label(m) for m in models}
     counts: dict[str, int] = {}
     for label in labels.values():
         counts[label] = counts.get(label, 0) + 1
