@@ -251,3 +251,15 @@ def test_the_summary_carries_each_jobs_parameters_as_columns(tmp_path):
     lista, fista = frame.iloc[0], frame.iloc[1]
     assert (lista["param.m"], json.loads(lista["param.lr_decays"]), lista["param.model_options.tied"]) == (250, [0.2, 0.02], False)
     assert fista["status"] == "diverged" and fista["param.m"] == 64  # a failed job still says what it ran
+
+
+def test_no_two_models_of_a_figure_share_a_colour():
+    from dpbench.registry import model_names
+    from dpbench.report.figures import model_palette
+
+    sparse = model_names("sparse")
+    variants = [f"{m}[tied=true]" for m in ("lista", "lfista")] + [m + "+learned_D" for m in sparse[:8]]
+    for models in (sparse + variants, ["ista", "lista", "sc2net", "sc2net[fixed_gates=true]+learned_D"]):
+        palette = model_palette(models)
+        assert len({palette[m] for m in models}) == len(models)
+    assert model_palette(["ista", "lista[tied=true]"])["ista"] == model_palette(["ista"])["ista"]  # a model keeps its colour

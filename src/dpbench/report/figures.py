@@ -23,7 +23,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator  # noqa: E402
 from dpbench.io import atomic_path  # noqa: E402
 from dpbench.registry import model_names  # noqa: E402
 from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip  # noqa: E402
-from dpbench.report.specs import METRIC_LABELS, MODEL_ORDER, at_max_layers, display_names, ordered_models  # noqa: E402
+from dpbench.report.specs import METRIC_LABELS, at_max_layers, display_names, ordered_models  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
 MODEL_LEGEND = "model"
@@ -31,14 +31,19 @@ MODEL_LEGEND = "model"
 
 def model_palette(models: list[str] | None = None) -> dict[str, tuple[float, float, float]]:
     """The fixed colour of every model (the same in every figure): its place among the registry's models of
-    its family (clustering or sparse coding, never drawn together), so that the ten sparse coders get ten
-    distinct colours; the anomaly floor (family ``detector``) is dark grey; variants and unknown names take the
-    colours after them."""
+    its family (clustering or sparse coding, never drawn together), so that the sparse coders get distinct
+    colours; the anomaly floor (family ``detector``) is dark grey. Variants and unknown names among
+    ``models`` take, in name order, the colours no registered model of ``models`` has, so that no two
+    models of one figure share a colour."""
     colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8)
     palette = {m: colours[model_names(family).index(m)] for family in ("cluster", "sparse") for m in model_names(family)}
     palette |= {m: (0.25, 0.25, 0.25) for m in model_names("detector")}
-    for extra in sorted(set(models or []) - set(palette)):
-        palette[extra] = colours[(len(model_names("sparse")) + len(palette) - len(MODEL_ORDER)) % len(colours)]
+    extras = sorted(set(models or []) - set(palette))
+    used = {palette[m] for m in models or [] if m in palette}
+    free = [c for c in colours if c not in used]
+    if len(free) < len(extras):  # more variants than free colours: evenly spaced hues for the rest
+        free += sns.color_palette("husl", len(extras) - len(free))
+    palette |= dict(zip(extras, free))
     return palette
 
 
