@@ -162,6 +162,29 @@ def test_a_diverged_model_is_marked_failed_in_the_deepest_layer_tables(tmp_path,
     assert "failed" in next(line for line in latex.splitlines() if line.startswith("LISTA"))
 
 
+def test_a_diverged_image_job_stays_in_its_protocol_column(tmp_path):
+    """A diverged job has no records, so no ``protocol`` column of its own: it is taken from its parameters,
+    so that the job is marked failed in its protocol's column, not in a column of its own."""
+    from dpbench.report.commands import read_summary
+    from dpbench.report.tables import task_cells
+    from dpbench.results import write_diverged, write_result
+    from dpbench.runtime import DivergenceError
+
+    params = {"data": {"protocol": "official"}}
+    ok, failed = tmp_path / "ista.json", tmp_path / "lista.json"
+    write_result(ok, task="reconstruction", dataset="mnist", model="ista", seed=0, params=params, meta={},
+                 records=[{"metric": "psnr", "value": 20.0, "layers": 10, "protocol": "official"}])
+    write_diverged(failed, task="reconstruction", dataset="mnist", model="lista", seed=0, params=params, error=DivergenceError("nan"))
+    frame = load_results([ok, failed])
+    assert list(frame["protocol"]) == ["official", "official"]
+    cells, _, _ = task_cells(frame, "reconstruction", "markdown")
+    assert list(cells.columns.get_level_values(0).unique()) == ["mnist (official)"] and cells.loc["LISTA"].iloc[0] == "failed"
+    legacy = frame.assign(protocol=["official", None])  # a summary aggregated before: filled when read
+    csv = tmp_path / "summary.csv"
+    legacy.to_csv(csv, index=False)
+    assert list(read_summary(csv)["protocol"]) == ["official", "official"]
+
+
 def test_synthetic_table_and_figure_carry_the_published_curves(tmp_path):
     """The papers' NMSE at 16 layers is a column of the synthetic table; their curves are drawn dashed."""
     data = []

@@ -34,6 +34,8 @@ from dpbench.params import PARAM_PREFIX, DivergenceError
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ["task", "dataset", "model", "seed", "metric", "value"]
+# columns each record of a job carries that are parameters of the job: column -> its parameter column
+JOB_COLUMNS = {"protocol": PARAM_PREFIX + "data.protocol"}
 
 
 def flatten_params(params: Mapping[str, Any], prefix: str = PARAM_PREFIX) -> dict[str, Any]:
@@ -155,7 +157,20 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
             rows.append({**ident, **rec, "status": status, **params})
     if not rows:
         raise ValueError("no result records to aggregate")
-    frame = pd.DataFrame(rows)
+    frame = fill_job_columns(pd.DataFrame(rows))
     extra = [c for c in frame.columns if c not in KEY_COLUMNS and not c.startswith(PARAM_PREFIX)]
     param_columns = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
     return frame[KEY_COLUMNS + extra + param_columns]
+
+
+def fill_job_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns of :data:`JOB_COLUMNS` filled from the job's parameters where empty.
+
+    A failed job's row has no records, so none of the columns its records would have carried: without
+    its ``protocol`` a diverged image job fell into a cell of its own ("mnist" beside "mnist (official)"),
+    where tables showed it in a column apart and claims did not see it. Summaries aggregated before this
+    was done are filled when they are read."""
+    for column, param in JOB_COLUMNS.items():
+        if param in frame:
+            frame[column] = frame[column].fillna(frame[param]) if column in frame else frame[param]
+    return frame

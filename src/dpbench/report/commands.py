@@ -26,7 +26,9 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"missing summary file: {path} (run the workflow's aggregate step first)")
-    return pd.read_csv(path)
+    from dpbench.results import fill_job_columns
+
+    return fill_job_columns(pd.read_csv(path))
 
 
 def _aggregate(args: argparse.Namespace) -> None:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from dpbench.params import UserError
 from dpbench.report.records import RUNS_DIR, load_record
+from dpbench.results import fill_job_columns
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def load_runs(runs_dir: Path = RUNS_DIR) -> list[Run]:
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"no run records in {runs_dir} (make one with `dpbench record NAME`)")
     folders = sorted((p for p in runs_dir.iterdir() if p.is_dir()), key=lambda p: (p.name != "quick", p.name))
-    runs = [Run(p.name, load_record(p), pd.read_csv(p / "summary.csv", low_memory=False)) for p in folders]
+    runs = [Run(p.name, load_record(p), fill_job_columns(pd.read_csv(p / "summary.csv", low_memory=False))) for p in folders]
     if not runs:
         raise FileNotFoundError(f"no run records in {runs_dir} (make one with `dpbench record NAME`)")
     return runs

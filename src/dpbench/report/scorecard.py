@@ -151,11 +151,10 @@ def load_claim_files(paths: list[str | Path | None]) -> tuple[dict[str, Paper], 
 
 
 def _claims(args: argparse.Namespace) -> None:
-    summary = Path(args.summary)
-    if not summary.exists():
-        raise FileNotFoundError(f"missing summary file: {summary} (run the workflow's aggregate step first)")
+    from dpbench.report.commands import read_summary
+
     papers, claims = load_claim_files(args.claims or [None])
-    verdicts = evaluate(pd.read_csv(summary), claims)
+    verdicts = evaluate(read_summary(args.summary), claims)
     for path, text in ((args.latex, latex_table), (args.html, html_table)):
         if path:
             with atomic_path(path) as tmp:
