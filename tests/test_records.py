@@ -95,8 +95,15 @@ def test_the_results_page_is_generated_from_the_records_and_checked_for_drift(tm
     (presets / "tiny.yaml").write_text("# A tiny run.\n# Data: none (generated).\n#   snakemake --configfile tiny.yaml\nseeds: [0]\n")
     (presets / "other.yaml").write_text("# Another preset, not recorded.\nseeds: [0]\n")
     output, figures = tmp_path / "docs" / "results.md", tmp_path / "docs" / "figures"
-    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets) == [str(output), str(readme)]
-    write_docs(tmp_path / "runs", output, figures, readme, False, presets)
+    running = tmp_path / "running.md"
+    running.write_text("# Running\n<!-- results:preset-commands -->\nOLD\n<!-- /results:preset-commands -->\n")
+    assert write_docs(tmp_path / "runs", output, figures, readme, True, presets, running) == [str(output), str(readme), str(running)]
+    write_docs(tmp_path / "runs", output, figures, readme, False, presets, running)
+    commands = running.read_text()
+    rows = {cells[0]: cells[1:] for line in commands.splitlines() if line.startswith("| `")
+            for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    assert "OLD" not in commands and rows["`tiny`"] == ["none (generated).", "`snakemake --configfile tiny.yaml`"]
+    assert rows["`other`"] == ["(not stated)", "(no command in its header)"]
     page = output.read_text()
     assert "## tiny" in page and "A tiny run: LISTA against FISTA." in page
     assert "-40.0" in page and "-5.0" in page  # our numbers, read from the record's summary

@@ -76,6 +76,17 @@ def preset_header(path: Path) -> dict[str, str]:
     return {"description": " ".join(lines), "data": data}
 
 
+def preset_usage(path: Path) -> str:
+    """The command a preset's leading comment gives to run it (its first indented line that runs
+    snakemake, ``#   snakemake ...``, environment variables first if any), or ``""``."""
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith("#  ") and "snakemake" in line.split():
+            return line[1:].strip()
+    return ""
+
+
 def _snakemake(options: list[str], configfiles: list[Path], snakemake: list[str] | None) -> str:
     """The standard output of ``snakemake OPTIONS --cores 1 --configfile ...`` in the current directory;
     a :class:`UserError` with its command and error output when it fails."""

@@ -8,7 +8,9 @@ README's two generated tables are written the same way, each between its markers
 record could judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's, then each
 run's count of verdicts) and the presets (``<!-- results:presets -->`` ... ``<!-- /results:presets -->``:
 each preset of ``workflow/presets/``, the first sentence of its header comment, and the wall time of
-its record; docs/results.md gives each record's data and full description). Beside the records,
+its record; docs/results.md gives each record's data and full description). docs/running.md's presets
+table (``<!-- results:preset-commands -->``) is written from the presets alone: the data each header
+says it needs and the command it gives. Beside the records,
 ``docs/gpu/`` holds what each run of the prepared GPU check brought back; ``docs/gpu.md`` is written from
 it (:mod:`dpbench.report.gpu_doc`) and checked the same way.
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 RESULTS_MD = Path("docs/results.md")
 FIGURES_DIR = Path("docs/figures")
 README = Path("README.md")
+RUNNING = Path("docs/running.md")
 PRESETS_DIR = Path("workflow/presets")
 HEADLINE_START, HEADLINE_END = "<!-- results:headline -->", "<!-- /results:headline -->"
 BLOCKS = ("headline", "presets")
@@ -251,6 +254,17 @@ def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
 
 
+def preset_commands(presets_dir: Path = PRESETS_DIR) -> str:
+    """docs/running.md's table of presets: each preset, the data its header says it needs, and the command
+    its header gives (a preset layered on another names both)."""
+    from dpbench.report.records import preset_header, preset_usage
+
+    rows = [{"Preset": f"`{path.stem}`", "Data it needs": preset_header(path)["data"] or "(not stated)",
+             "Run it": f"`{preset_usage(path)}`" if preset_usage(path) else "(no command in its header)"}
+            for path in sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem))]
+    return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
+
+
 def replace_block(text: str, name: str, block: str, path: Path) -> str:
     """``text`` with the part between the markers ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` replaced by ``block``."""
     opening, closing = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
@@ -275,9 +289,10 @@ def draw_figures(runs: list[Run], figures_dir: Path) -> None:
 
 
 def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | None, check: bool,
-               presets_dir: Path = PRESETS_DIR) -> list[str]:
-    """Regenerate (or with ``check``, compare) the results page and the README's table; return the
-    files that differ from what the records give (``check``) or were written."""
+               presets_dir: Path = PRESETS_DIR, running: Path | None = None) -> list[str]:
+    """Regenerate (or with ``check``, compare) the results page, the README's tables and the presets
+    table of ``running`` (docs/running.md); return the files that differ from what the records and
+    presets give (``check``) or were written."""
     from dpbench.io import atomic_path
 
     runs = load_runs(runs_dir)
@@ -292,6 +307,8 @@ def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | N
         text = readme.read_text() if readme.exists() else ""
         text = replace_block(text, "headline", headline(runs), readme)
         wanted[readme] = replace_block(text, "presets", presets_table(runs, presets_dir), readme)
+    if running is not None:
+        wanted[running] = replace_block(running.read_text(), "preset-commands", preset_commands(presets_dir), running)
     changed = [str(path) for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     if check:
         return changed
@@ -305,7 +322,9 @@ def write_docs(runs_dir: Path, output: Path, figures_dir: Path, readme: Path | N
 
 def _command(args: argparse.Namespace) -> None:
     readme = None if args.no_readme else Path(args.readme)
-    changed = write_docs(Path(args.runs_dir), Path(args.output), Path(args.figures_dir), readme, args.check, Path(args.presets_dir))
+    running = None if args.no_readme else Path(args.running)
+    changed = write_docs(Path(args.runs_dir), Path(args.output), Path(args.figures_dir), readme, args.check, Path(args.presets_dir),
+                         running)
     if args.check and changed:
         raise UserError(f"{', '.join(changed)} differ(s) from what the run records give: run `dpbench results-doc` and commit")
     print("up to date" if args.check else f"wrote {args.output} and {args.figures_dir}/" + (f"; changed: {', '.join(changed)}" if changed else ""))
@@ -317,7 +336,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default=str(RESULTS_MD))
     p.add_argument("--figures-dir", default=str(FIGURES_DIR))
     p.add_argument("--readme", default=str(README), help="the README whose headline table is regenerated")
-    p.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    p.add_argument("--running", default=str(RUNNING), help="the page whose presets table (data, command) is regenerated")
+    p.add_argument("--no-readme", action="store_true", help="leave the README and the running page alone")
     p.add_argument("--presets-dir", default=str(PRESETS_DIR), help="the presets the README's presets table lists")
     p.add_argument("--check", action="store_true", help="write nothing; fail if the committed page or table differ")
     p.set_defaults(func=_command)
