@@ -46,7 +46,7 @@ PRESETS_DIR = Path("workflow/presets")
 HEADLINE_START, HEADLINE_END = "<!-- results:headline -->", "<!-- /results:headline -->"
 BLOCKS = ("headline", "presets")
 JUDGED = ("holds", "fails")
-MISSING_LISTED = 12  # missing jobs listed by name (the rest counted)
+MISSING_LISTED = 12  # missing result files listed by name (the rest counted)
 
 
 @dataclass
@@ -108,7 +108,7 @@ def provenance(run: Run) -> str:
         ("Machine", f"{machine['cpu']}, {machine['cores']} cores, {machine.get('memory_gib')} GiB, {gpu}"),
         ("Command", f"`{rec['command']}`"),
         ("Config", configs),
-        ("Jobs", f"{jobs['run']} of {jobs['expected']} run" + (f"; missing: {listed}" if missing else "")),
+        ("Result files", f"{jobs['run']} of {jobs['expected']} made (a job's result file per task)" + (f"; missing: {listed}" if missing else "")),
         ("Wall time", _duration(rec.get("wall_seconds"))),
         ("Job time", per_task or "no benchmark files"),
         ("Versions", versions),
@@ -191,7 +191,7 @@ def results_page(runs: list[Run], figures_link: str = "figures") -> str:
     index = pd.DataFrame([{
         "Run": f"[{r.name}](#{r.name.lower()})",
         "What it is": r.record.get("description") or "",
-        "Jobs": f"{r.record['jobs']['run']} / {r.record['jobs']['expected']}",
+        "Result files": f"{r.record['jobs']['run']} / {r.record['jobs']['expected']}",
         "Wall time": _duration(r.record.get("wall_seconds")),
         "Machine": f"{r.record['machine']['cores']} cores" + (", GPU" if r.record["machine"].get("gpu") else ""),
     } for r in runs]).to_markdown(index=False, stralign="left")
@@ -248,7 +248,7 @@ def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
     for path in sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem)):
         header, rec = preset_header(path), recorded.get(path.stem)
         time = (f"{_duration(rec.get('wall_seconds'))} on {rec['machine']['cores']} cores"
-                + (f" ({rec['jobs']['run']} of {rec['jobs']['expected']} jobs)" if rec["jobs"]["missing"] else "")
+                + (f" ({rec['jobs']['run']} of {rec['jobs']['expected']} results)" if rec["jobs"]["missing"] else "")
                 + f", [record](docs/results.md#{path.stem.lower()})") if rec else "no record yet"
         rows.append({"Preset": f"`{path.stem}`", "What it is": _first_sentence(header["description"]), "Time": time})
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
