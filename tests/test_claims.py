@@ -132,6 +132,14 @@ def test_a_model_whose_seeds_all_failed(tmp_path, summary):
     (verdict,) = evaluate(unlike, load_claims(claims_file(
         tmp_path, {**SYNTH, "setting": {"m": 250}, "test": {**published(-70.0, tolerance=3), "model": "alista"}}))[1])
     assert (verdict.verdict, verdict.note) == ("not comparable", "m=64 (paper: 250)")
+    # one seed of two diverged: our side says so, judged or not
+    from dpbench.report.claims import ours_text
+
+    half = pd.concat([summary, diverged.iloc[:1].assign(model="lista", seed=3)])
+    for setting, verdict_wanted in (({}, "holds"), ({"m": 250}, "not comparable")):
+        (v,) = evaluate(half, load_claims(claims_file(
+            tmp_path, {**SYNTH, "setting": setting, "test": {"kind": "comparison", "model": "lista", "than": "fista"}}))[1])
+        assert v.verdict == verdict_wanted and ours_text(v) == "-40.0 ± 1.0 (3/4)"
 
 
 @pytest.mark.parametrize("change, culprit", [

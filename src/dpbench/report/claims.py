@@ -387,15 +387,17 @@ def fmt(value: float, metric: str) -> str:
 
 
 def ours_text(v: Verdict) -> str:
-    """Our side: mean ± sd (or the sd alone for a spread test)."""
+    """Our side: mean ± sd (or the sd alone for a spread test), with ``(k/n)`` when only k of its n
+    seeds gave a value (whatever the verdict: a `not comparable` cell has no note saying so)."""
     cell, metric = v.ours, v.claim.metric
     if cell.missing:
         return "not run"
     if cell.failed:
         return "failed"
+    seeds = f" ({cell.n_ok}/{cell.n_total})" if cell.n_ok < cell.n_total else ""
     if v.claim.kind == "spread":
-        return f"sd {fmt(cell.sd, metric)}"
-    return fmt(cell.mean, metric) + (f" ± {fmt(cell.sd, metric)}" if cell.n_ok > 1 else "")
+        return f"sd {fmt(cell.sd, metric)}{seeds}"
+    return fmt(cell.mean, metric) + (f" ± {fmt(cell.sd, metric)}" if cell.n_ok > 1 else "") + seeds
 
 
 def reference_text(v: Verdict) -> str:
