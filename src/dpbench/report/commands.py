@@ -28,7 +28,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"missing summary file: {path} (run the workflow's aggregate step first)")
     from dpbench.results import fill_job_columns
 
-    return fill_job_columns(pd.read_csv(path))
+    return fill_job_columns(pd.read_csv(path, low_memory=False))
 
 
 def _aggregate(args: argparse.Namespace) -> None:

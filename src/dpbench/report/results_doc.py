@@ -33,8 +33,8 @@ from typing import Any
 import pandas as pd
 
 from dpbench.params import UserError
+from dpbench.report.commands import read_summary
 from dpbench.report.records import RUNS_DIR, load_record
-from dpbench.results import fill_job_columns
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def load_runs(runs_dir: Path = RUNS_DIR) -> list[Run]:
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"no run records in {runs_dir} (make one with `dpbench record NAME`)")
     folders = sorted((p for p in runs_dir.iterdir() if p.is_dir()), key=lambda p: (p.name != "quick", p.name))
-    runs = [Run(p.name, load_record(p), fill_job_columns(pd.read_csv(p / "summary.csv", low_memory=False))) for p in folders]
+    runs = [Run(p.name, load_record(p), read_summary(p / "summary.csv")) for p in folders]
     if not runs:
         raise FileNotFoundError(f"no run records in {runs_dir} (make one with `dpbench record NAME`)")
     return runs
@@ -245,7 +245,7 @@ def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
 
     recorded = {run.name: run.record for run in runs}
     rows = []
-    for path in sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem)):
+    for path in _presets(presets_dir):
         header, rec = preset_header(path), recorded.get(path.stem)
         time = (f"{_duration(rec.get('wall_seconds'))} on {rec['machine']['cores']} cores"
                 + (f" ({rec['jobs']['run']} of {rec['jobs']['expected']} results)" if rec["jobs"]["missing"] else "")
@@ -260,9 +260,14 @@ def preset_commands(presets_dir: Path = PRESETS_DIR) -> str:
     from dpbench.report.records import preset_header, preset_usage
 
     rows = [{"Preset": f"`{path.stem}`", "Data it needs": preset_header(path)["data"] or "(not stated)",
-             "Run it": f"`{preset_usage(path)}`" if preset_usage(path) else "(no command in its header)"}
-            for path in sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem))]
+             "Run it": f"`{usage}`" if (usage := preset_usage(path)) else "(no command in its header)"}
+            for path in _presets(presets_dir)]
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
+
+
+def _presets(presets_dir: Path) -> list[Path]:
+    """The preset files of ``presets_dir``, the demo's (``quick``) first, then by name."""
+    return sorted(presets_dir.glob("*.yaml"), key=lambda p: (p.stem != "quick", p.stem))
 
 
 def replace_block(text: str, name: str, block: str, path: Path) -> str:
