@@ -13,7 +13,7 @@ from dpbench.external import MODELS_ENV
 from dpbench.params import JOBS_PER_GPU_ENV, UserError
 from dpbench.tasks import jobs
 from dpbench.report.specs import TASKS
-from dpbench.workflow_locks import release_stale_lock
+from dpbench.workflow_recovery import recover_interrupted_run
 
 # parsing imports neither PyTorch nor the plotting stack: every SLURM job step parses this file again
 # (unless the config names a model class of your own: importing it is how its entry is read)
@@ -30,11 +30,13 @@ except UserError as err:
 os.environ[MODELS_ENV] = json.dumps(config.get("models") or {}, sort_keys=True)
 jobs.add_declared_models(config)
 
-# a run killed hard leaves Snakemake's lock behind: rerunning the same command must just resume. Only
-# the main process may release it: a SLURM job step parses this file on a compute node, where /proc
-# cannot see the live Snakemake on the login node, and would delete its lock
+# a run killed hard leaves Snakemake's lock behind, and the jobs it was running marked incomplete (one that
+# wrote its output just before the kill would make Snakemake refuse to start): rerunning the same command
+# must just resume. Only the main process may recover: a SLURM job step parses this file on a compute
+# node, where /proc cannot see the live Snakemake on the login node, and would delete its lock. A dry run
+# removes no output (Snakemake then names the marked ones)
 if workflow.is_main_process:
-    release_stale_lock(os.getcwd())
+    recover_interrupted_run(os.getcwd(), dry_run=workflow.output_settings.dryrun)
 
 # many small jobs per GPU: every GPU job holds one slot (resources gpu=1; run with --resources gpu=<GPUs x
 # slots_per_gpu>), and dpbench.gpu_slots, in each job, hands out slots_per_gpu slots per visible GPU. An
