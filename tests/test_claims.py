@@ -8,6 +8,7 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from dpbench.cli import main
 from dpbench.params import UserError
@@ -88,24 +89,73 @@ def test_comparison_by_a_margin(tmp_path, summary):
         {**CLASS, "dataset": "*", "task": "anomaly", "metric": "auc",
          "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}},  # no anomaly rows at all
     ))[1])
-    assert [v.verdict for v in results] == ["holds", "fails", "fails", "holds", "not run", "not run"]
+    # sc2net 0.90 +/- 0.01 against lista 0.85 +/- 0.05 over 3 seeds each: ahead, but within seed noise
+    assert [v.verdict for v in results] == ["holds", "fails", "fails", "within noise", "not run", "not run"]
     assert results[0].delta == pytest.approx(36.0)  # lista -40 against fista -4: 36 dB better
     assert results[3].delta == pytest.approx(0.05)
     assert "alista" in results[4].note
 
 
+def welch_p(a, b):
+    return stats.ttest_ind(a, b, equal_var=False).pvalue
+
+
+def test_a_comparison_is_judged_only_beyond_seed_noise(tmp_path):
+    tight, wide = [0.89, 0.90, 0.91, 0.90], [0.80, 0.95, 0.70, 0.98]
+    frame = pd.DataFrame(
+        rows("classification_unsupervised", "digits", "sc2net", "accuracy", tight)
+        + rows("classification_unsupervised", "digits", "lista", "accuracy", [x - 0.05 for x in tight])
+        + rows("classification_unsupervised", "digits", "lfista", "accuracy", wide)  # mean 0.8575
+        + rows("classification_unsupervised", "digits", "ista", "accuracy", [0.88])
+        + rows("classification_unsupervised", "digits", "fista", "accuracy", [0.89] * 4)  # no randomness, as the floor
+        + rows("classification_unsupervised", "digits", "alista", "accuracy", [0.88] * 4))
+    results = evaluate(frame, load_claims(claims_file(
+        tmp_path,
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}},  # 0.05 ahead, tight: holds
+        {**CLASS, "test": {"kind": "comparison", "model": "lista", "than": "sc2net"}},  # 0.05 behind, tight: fails
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "lfista"}},  # 0.04 ahead, wide: noise
+        {**CLASS, "test": {"kind": "comparison", "model": "lfista", "than": "sc2net"}},  # behind, wide: noise too
+        # by a margin: 0.05 ahead is not 0.08 ahead, beyond noise
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "lista", "margin": 0.08}},
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "ista"}},  # one seed of ista: means
+        {**CLASS, "test": {"kind": "comparison", "model": "sc2net", "than": "fista"}},  # 0.01 ahead of a constant
+        {**CLASS, "test": {"kind": "comparison", "model": "alista", "than": "fista"}},  # two constants: means
+    ))[1])
+    assert [v.verdict for v in results] == ["holds", "fails", "within noise", "within noise", "fails", "holds",
+                                            "within noise", "fails"]
+    # the note gives Welch's p of the advantage less the margin, as SciPy computes it
+    assert f"Welch p = {welch_p(tight, wide):.2g}" in results[2].note and welch_p(tight, wide) > 0.05
+    assert f"Welch p = {welch_p([x - 0.08 for x in tight], [x - 0.05 for x in tight]):.2g}" in results[4].note
+    assert results[5].note == "one seed on a side: seed noise not tested"
+    # against a constant, Welch's test is the one-sample test against its value
+    assert f"Welch p = {stats.ttest_1samp(tight, 0.89).pvalue:.2g}" in results[6].note
+    assert results[7].note == "no scatter over seeds"
+    # NMSE in dB (lower is better): the margin shifts the other way
+    nmse = pd.DataFrame(rows("synthetic", "synthetic_noiseless", "lista", "nmse_db", [-40.0, -40.1, -39.9], layers=16)
+                        + rows("synthetic", "synthetic_noiseless", "fista", "nmse_db", [-10.0, -10.1, -9.9], layers=16))
+    assert verdicts(tmp_path, nmse, *({**SYNTH, "test": {"kind": "comparison", "model": "lista", "than": "fista",
+                                                           "margin": m}} for m in (29, 30, 31))) == [
+        "holds", "within noise", "fails"]
+
+
 def test_spread_over_seeds(tmp_path, summary):
     clustering = {"task": "clustering", "dataset": "digits", "metric": "acc"}
-    assert verdicts(tmp_path, summary,
-                    {**CLASS, "test": {"kind": "spread", "model": "sc2net", "than": "lista"}},  # sd 0.01 < 0.05
-                    {**CLASS, "test": {"kind": "spread", "model": "lista", "than": "sc2net"}},
+    steady, scattered = [0.90, 0.91, 0.90, 0.91, 0.90, 0.91], [0.70, 0.95, 0.80, 0.99, 0.75, 0.90]
+    frame = pd.concat([summary, pd.DataFrame(
+        rows("classification_unsupervised", "digits", "lfista", "accuracy", steady)
+        + rows("classification_unsupervised", "digits", "ista", "accuracy", scattered))])
+    assert verdicts(tmp_path, frame,
+                    {**CLASS, "test": {"kind": "spread", "model": "lfista", "than": "ista"}},  # sd 0.005 < 0.11
+                    {**CLASS, "test": {"kind": "spread", "model": "ista", "than": "lfista"}},
+                    # sd 0.01 against 0.05, 3 seeds each: the Brown-Forsythe test cannot tell them apart
+                    {**CLASS, "test": {"kind": "spread", "model": "sc2net", "than": "lista"}},
                     {**clustering, "test": {"kind": "spread", "model": "kmeansnet", "than": "kmeans"}},  # one seed
-                    ) == ["holds", "fails", "not run"]
+                    ) == ["holds", "fails", "within noise", "not run"]
 
 
 def test_every_dataset_and_feature_kind_is_its_own_check(tmp_path, summary):
-    extra = pd.DataFrame(rows("clustering", "cifar10", "kmeansnet", "acc", [0.95, 0.94], features="resnet50")
-                         + rows("clustering", "cifar10", "kmeans", "acc", [0.9, 0.9], features="resnet50"))
+    extra = pd.DataFrame(rows("clustering", "cifar10", "kmeansnet", "acc", [0.95, 0.94, 0.95], features="resnet50")
+                         + rows("clustering", "cifar10", "kmeans", "acc", [0.9, 0.9, 0.9], features="resnet50"))
     claims = load_claims(claims_file(
         tmp_path,
         {"task": "clustering", "dataset": "*", "metric": "acc",
@@ -179,7 +229,7 @@ def test_cli_prints_the_scorecard_and_exits_0_whatever_the_verdicts(tmp_path, su
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "fails" in out and "-40.0 ± 1.0" in out and "\033[" not in out  # not a TTY: no colour
-    assert "1 checks: 0 holds, 1 fails, 0 not comparable, 0 not run" in out
+    assert "1 checks: 0 holds, 1 fails, 0 within noise, 0 not comparable, 0 not run" in out
     assert "background-color" in (tmp_path / "c.html").read_text()
     assert main(["claims", "--summary", str(summary_csv), "--claims", str(path), "--markdown"]) == 0
     assert "| c0 " in capsys.readouterr().out

@@ -38,9 +38,17 @@ Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over 
   the metric's direction (for NMSE in dB: lower by ``margin`` dB).
 - ``spread``: the sd over seeds of ``model`` is below that of ``than`` (two seeds at least each).
 
+The last two set two of our models against each other, so seed noise can decide them: with two seeds
+or more on each side, a cell is judged only when a test rejects, at level ``ALPHA``, that the seeds'
+scatter explains the difference (comparison: Welch's t-test of A's advantage minus ``margin`` against
+zero, ``scipy.stats.ttest_ind``; spread: the Brown-Forsythe test of equal spreads,
+``scipy.stats.levene`` centred on the median); otherwise it is ``within noise``, whichever way the
+means lean. The note gives the test's p-value. A comparison with one seed on a side is decided on
+the means, its note saying that the noise was not tested.
+
 Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
-cell gives ``holds``, ``fails``, ``not comparable`` (run, but not under the claim's ``setting``) or
-``not run`` (no such rows in the summary). A model whose seeds
+cell gives ``holds``, ``fails``, ``within noise``, ``not comparable`` (run, but not under the claim's
+``setting``) or ``not run`` (no such rows in the summary). A model whose seeds
 all failed there (diverged) makes a claim about it ``fail``, and one it is compared with ``not run``;
 the note says which.
 """
@@ -55,6 +63,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from scipy import stats
 
 from dpbench.params import UserError
 from dpbench.registry import parse_model
@@ -65,7 +74,9 @@ from dpbench.tasks.jobs import images_split_label
 
 CLAIMS_YAML = files("dpbench.report") / "claims.yaml"
 KINDS = ("published", "comparison", "spread")
-VERDICTS = ("holds", "fails", "not comparable", "not run")
+VERDICTS = ("holds", "fails", "within noise", "not comparable", "not run")
+JUDGED = ("holds", "fails", "within noise")  # the verdicts of a cell run under the claim's setting
+ALPHA = 0.05  # two of our models differ beyond seed noise when the test's two-sided p-value is below it
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
 _OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "headline"}
 _TEST_KEYS = {
@@ -125,12 +136,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Cell:
-    """Our numbers for one model in one cell: mean and sd over the seeds that produced a value."""
+    """Our numbers for one model in one cell: mean and sd over the seeds that produced a value (each
+    seed's value in ``values``)."""
 
     mean: float = math.nan
     sd: float = math.nan
     n_ok: int = 0
     n_total: int = 0
+    values: tuple[float, ...] = ()
 
     @property
     def missing(self) -> bool:
@@ -315,7 +328,7 @@ def cell_stats(frame: pd.DataFrame, claim: Claim, cell: str, model: str) -> Cell
         return Cell()  # the runs are there, but not this metric or layer count: not run
     values = pd.to_numeric(rows["value"], errors="coerce").groupby(rows["seed"]).mean().dropna()
     return Cell(float(values.mean()) if len(values) else math.nan,
-                float(values.std()) if len(values) > 1 else math.nan, len(values), n_total)
+                float(values.std()) if len(values) > 1 else math.nan, len(values), n_total, tuple(map(float, values)))
 
 
 def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[str]:
@@ -328,6 +341,22 @@ def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[st
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
     return ours - theirs if claim.higher_is_better else theirs - ours
+
+
+def noise_p(claim: Claim, ours: Cell, other: Cell) -> float:
+    """The two-sided p-value of the hypothesis that seed noise alone explains a comparison or spread
+    test's outcome (module docstring); NaN with fewer than two seeds on a side, or no scatter at all."""
+    constant = [len(set(c.values)) == 1 for c in (ours, other)]  # a model without randomness: the floor
+    if ours.n_ok < 2 or other.n_ok < 2 or all(constant):
+        return math.nan
+    if claim.kind == "spread":
+        return float(stats.levene(ours.values, other.values, center="median").pvalue)
+    # A's advantage minus the margin against zero: shift A's values by the margin, against the metric's direction
+    shifted = [v - claim.margin if claim.higher_is_better else v + claim.margin for v in ours.values]
+    if any(constant):  # Welch's test with one side constant is the one-sample test against its value
+        sample, value = (shifted, other.values[0]) if constant[1] else (other.values, shifted[0])
+        return float(stats.ttest_1samp(sample, value).pvalue)
+    return float(stats.ttest_ind(shifted, other.values, equal_var=False).pvalue)
 
 
 def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
@@ -355,17 +384,23 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
         else:
             delta = _advantage(claim, ours.mean, claim.value)
             holds = delta >= 0
-    elif claim.kind == "comparison":
-        assert other is not None
+        return Verdict(claim, cell, "holds" if holds else "fails", ours, other, delta, note)
+    assert other is not None
+    if claim.kind == "comparison":
         delta = _advantage(claim, ours.mean, other.mean)
         holds = delta >= claim.margin
     else:
-        assert other is not None
         if ours.n_ok < 2 or other.n_ok < 2:
             return Verdict(claim, cell, "not run", ours, other, math.nan, "a spread needs two seeds at least")
         delta = other.sd - ours.sd
         holds = delta > 0
-    return Verdict(claim, cell, "holds" if holds else "fails", ours, other, delta, note)
+    p = noise_p(claim, ours, other)
+    if math.isnan(p):
+        noise = "one seed on a side: seed noise not tested" if min(ours.n_ok, other.n_ok) < 2 else "no scatter over seeds"
+    else:
+        noise = f"{'Brown-Forsythe' if claim.kind == 'spread' else 'Welch'} p = {p:.2g}"
+    verdict = "within noise" if p >= ALPHA else "holds" if holds else "fails"  # a NaN p compares False: judged
+    return Verdict(claim, cell, verdict, ours, other, delta, "; ".join(filter(None, [note, noise])))
 
 
 def evaluate(summary: pd.DataFrame, claims: list[Claim]) -> list[Verdict]:

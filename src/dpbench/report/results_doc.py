@@ -5,7 +5,7 @@ Every number of ours that the documentation shows comes from a record of ``docs/
 tables, its figures (PNG under ``docs/figures/<run>/``) and the published numbers beside ours. The
 README's two generated tables are written the same way, each between its markers: the headline
 (``<!-- results:headline -->`` ... ``<!-- /results:headline -->``: the talk's headline claims that a
-record could judge, ``holds`` or ``fails``, the run it was judged on, ours and the paper's, then each
+record could judge, ``holds``, ``fails`` or ``within noise``, the run it was judged on, ours and the paper's, then each
 run's count of verdicts) and the presets (``<!-- results:presets -->`` ... ``<!-- /results:presets -->``:
 each preset of ``workflow/presets/``, the first sentence of its header comment, and the wall time of
 its record; docs/results.md gives each record's data and full description). docs/running.md's presets
@@ -45,7 +45,6 @@ RUNNING = Path("docs/running.md")
 PRESETS_DIR = Path("workflow/presets")
 HEADLINE_START, HEADLINE_END = "<!-- results:headline -->", "<!-- /results:headline -->"
 BLOCKS = ("headline", "presets")
-JUDGED = ("holds", "fails")
 MISSING_LISTED = 12  # missing result files listed by name (the rest counted)
 
 
@@ -209,10 +208,10 @@ def results_page(runs: list[Run], figures_link: str = "figures") -> str:
 
 def headline(runs: list[Run]) -> str:
     """The README's table: the talk's headline claims (``headline: true`` in claims.yaml) that a record
-    judged (holds or fails), with the run and cell, then every run's count of verdicts."""
+    judged (holds, fails or within noise), with the run and cell, then every run's count of verdicts."""
     from collections import Counter
 
-    from dpbench.report.claims import VERDICTS, ours_text, reference_text
+    from dpbench.report.claims import JUDGED, VERDICTS, ours_text, reference_text
 
     rows, counts = [], []
     for run in runs:

@@ -39,8 +39,10 @@ from dpbench.report.specs import CHECKED
 COLUMNS = ["Claim", "Source", "Cell", "Test", "Ours", "Against", "Margin", "Verdict"]
 _LATEX_SYMBOLS = str.maketrans({"±": r"$\pm$", "≥": r"$\geq$", "≤": r"$\leq$", "Δ": r"$\Delta$", "–": "--",
                                 "<": "$<$", ">": "$>$"})
-_HTML_COLOURS = {"holds": "#c8e6c9", "fails": "#ffcdd2", "not comparable": "#fff3c4", "not run": "#eeeeee"}
-_ANSI = {"holds": "\033[32m", "fails": "\033[31m", "not comparable": "\033[33m", "not run": "\033[2m"}
+_HTML_COLOURS = {"holds": "#c8e6c9", "fails": "#ffcdd2", "within noise": "#d6e4f0", "not comparable": "#fff3c4",
+                 "not run": "#eeeeee"}
+_ANSI = {"holds": "\033[32m", "fails": "\033[31m", "within noise": "\033[36m", "not comparable": "\033[33m",
+         "not run": "\033[2m"}
 
 
 def verdict_frame(papers: dict[str, Paper], verdicts: list[Verdict]) -> pd.DataFrame:
