@@ -40,7 +40,7 @@ def test_tells_published_initialisations_are_table_s1_and_s2():
     assert len(runs[runs["dataset"] == "cifar10"]) == 5
 
 
-@pytest.mark.parametrize("name", ["clustering_curves", "clustering_initialisation"])
+@pytest.mark.parametrize("name", ["clustering_curves", "clustering_initialisation", "clustering_seed_pairs"])
 def test_the_figures_are_drawn_from_the_summary(summary, tmp_path, name):
     pdf, png = tmp_path / f"{name}.pdf", tmp_path / f"{name}.png"
     write_figure(summary, name, pdf, png)
@@ -69,3 +69,22 @@ def test_the_curve_summary_gives_where_each_run_stopped_and_its_slope(summary):
     assert table.loc[0, "ACC change over its last 10 epochs"] == "+0.050 (20 → 30)"
     assert set(table["paper, 3,000 epochs"]) == {"0.9325"}  # Table 1's FCN value
     assert curve_summary(summary[summary["metric"] != "epoch_acc"]).empty
+
+
+def test_seed_pairs_set_each_model_against_kmeans_from_the_same_seed(summary):
+    from dpbench.report.clustering_figures import seed_pairs
+
+    extra = pd.DataFrame(rows("kmeansnet", "acc", [0.56, 0.55]))  # seeds 0 and 1 of the three k-means ran
+    figure = seed_pairs(pd.concat([summary, extra]))
+    (panel,) = [ax for ax in figure.axes if ax.get_title()]  # the ae_mlp panel has no k-means: no panel
+    assert panel.get_title() == "mnist: 3 seeds"
+    dots = {tuple(xy) for c in panel.collections for xy in c.get_offsets().round(3).tolist()}
+    # at (k-means' ACC, the model's) from the same seed: k-meansNet for seeds 0 and 1, TELL (MLP) for all three
+    assert dots == {(0.55, 0.56), (0.56, 0.55), (0.55, 0.64), (0.56, 0.58), (0.54, 0.61)}
+
+
+def test_seed_pairs_without_kmeans_say_so(summary):
+    from dpbench.report.clustering_figures import seed_pairs
+
+    figure = seed_pairs(summary[summary["model"] != "kmeans"])
+    assert "no model ran on the seeds" in figure.axes[0].texts[0].get_text()

@@ -8,6 +8,10 @@
   model, with the mean (bar), the worst seed (x) and, for models that log their clustering loss, the
   seed that TELL's rule picks (the lowest final L_clu, Appendix B; ringed); beside them, in the
   panels of MNIST and CIFAR-10 pixels, TELL's own five runs of Tables S1/S2 with the run its rule picked.
+- ``clustering_seed_pairs``: every other model's final ACC against k-means' from the same seed, one
+  dot per seed, a panel per dataset and feature kind, with the diagonal. k-meansNet starts from the
+  k-means++ seeding k-means draws for the same seed: on the diagonal it ends where k-means ends, and
+  its spread over seeds is the seeding's; the other models start elsewhere (their own seeding).
 """
 
 from __future__ import annotations
@@ -180,3 +184,33 @@ def initialisation_strip(frame: pd.DataFrame) -> plt.Figure:
         ax.set(title=f"{panel}: {acc['seed'].nunique()} seeds", ylabel="final ACC (one dot per initialisation)", ylim=(0, 1))
     fig.tight_layout()
     return fig
+
+
+def seed_pairs(frame: pd.DataFrame) -> plt.Figure:
+    """Every other model's final ACC against k-means' from the same seed (see the module docstring)."""
+    import seaborn as sns
+
+    from dpbench.report.figures import labelled, move_grid_legend
+
+    acc = frame[frame["metric"] == "acc"].assign(value=lambda f: pd.to_numeric(f["value"]))
+    if "starts" in acc:
+        acc = acc[acc["starts"].fillna("1 start") == "1 start"]
+    acc = acc.assign(panel=_panel(acc))
+    kmeans = acc[acc["model"] == "kmeans"][["panel", "seed", "value"]].rename(columns={"value": "kmeans"})
+    pairs = acc[acc["model"] != "kmeans"].merge(kmeans, on=["panel", "seed"])
+    if pairs.empty:
+        return _message("no model ran on the seeds of a single-start k-means in these results")
+    pairs, models, palette = labelled(pairs)
+    panels = sorted(pairs["panel"].unique())
+    grid = sns.relplot(data=pairs, x="kmeans", y="value", hue="model", hue_order=models, palette=palette,
+                       col="panel", col_order=panels, s=40, alpha=0.8, height=3.6, facet_kws={"sharex": False, "sharey": False})
+    for ax, panel in zip(grid.axes.flat, panels):
+        cell = pairs[pairs["panel"] == panel]
+        low, high = min(cell["kmeans"].min(), cell["value"].min()), max(cell["kmeans"].max(), cell["value"].max())
+        pad = 0.05 * (high - low) or 0.01
+        ax.plot([low - pad, high + pad], [low - pad, high + pad], color="grey", linestyle="--", linewidth=1, zorder=1)
+        ax.set(xlim=(low - pad, high + pad), ylim=(low - pad, high + pad), aspect="equal",
+               title=f"{panel}: {cell['seed'].nunique()} seeds")
+    grid.set_axis_labels("k-means' ACC from the same seed", "ACC")
+    move_grid_legend(grid)
+    return grid.figure

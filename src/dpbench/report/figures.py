@@ -22,7 +22,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator  # noqa: E402
 
 from dpbench.io import atomic_path  # noqa: E402
 from dpbench.registry import model_names  # noqa: E402
-from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip  # noqa: E402
+from dpbench.report.clustering_figures import accuracy_vs_epochs, initialisation_strip, seed_pairs  # noqa: E402
 from dpbench.report.specs import METRIC_LABELS, at_max_layers, display_names, ordered_models  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
@@ -68,7 +68,7 @@ def legend_below(fig: plt.Figure, handles: list, labels: list[str], title: str |
     fig.legend(handles, labels, title=title, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False)
 
 
-def _move_grid_legend(grid: sns.FacetGrid, title: str | None = MODEL_LEGEND) -> None:
+def move_grid_legend(grid: sns.FacetGrid, title: str | None = MODEL_LEGEND) -> None:
     """Seaborn's legend of a FacetGrid, moved below its panels (:func:`legend_below`)."""
     legend = grid.legend
     if legend is None:
@@ -125,7 +125,7 @@ def clustering_bars(frame: pd.DataFrame) -> plt.Figure:
     grid.set_axis_labels("", "score (mean ± sd over seeds)")
     grid.set_titles("{col_name}")
     grid.set(ylim=(0, 1))
-    _move_grid_legend(grid)
+    move_grid_legend(grid)
     return grid.figure
 
 
@@ -176,7 +176,7 @@ def metric_vs_layers(frame: pd.DataFrame, metric: str) -> plt.Figure:
     grid.set_titles("{col_name}")
     for ax in grid.axes.flat:
         integer_layer_ticks(ax, layers)
-    _move_grid_legend(grid)
+    move_grid_legend(grid)
     return grid.figure
 
 
@@ -285,7 +285,7 @@ def gate_means_vs_layer(frame: pd.DataFrame) -> plt.Figure:
     grid.set(ylim=(0, 1))
     for ax in grid.axes.flat:
         integer_layer_ticks(ax, layers)
-    _move_grid_legend(grid, title=None)
+    move_grid_legend(grid, title=None)
     return grid.figure
 
 
@@ -296,6 +296,7 @@ FIGURES: dict[str, dict[str, Callable[[pd.DataFrame], plt.Figure]]] = {
         "clustering_seeds": clustering_seeds,
         "clustering_curves": accuracy_vs_epochs,
         "clustering_initialisation": initialisation_strip,
+        "clustering_seed_pairs": seed_pairs,
     },
     "synthetic": {"synthetic_nmse_vs_layers": synthetic_nmse_vs_layers, "synthetic_gates": gate_means_vs_layer},
     "classification_unsupervised": {

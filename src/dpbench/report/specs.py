@@ -122,7 +122,8 @@ TASKS: dict[str, TaskSpec] = {
         ["acc", "nmi", "ari", "fit_seconds"],
         column=["dataset", "features", "starts"],
         worst_seed=True,
-        figures=["clustering_scores", "clustering_seeds", "clustering_curves", "clustering_initialisation"],
+        figures=["clustering_scores", "clustering_seeds", "clustering_curves", "clustering_initialisation",
+                 "clustering_seed_pairs"],
     ),
     "synthetic": TaskSpec(
         "Synthetic sparse recovery", ["nmse_db", "objective_gap"], select="at_max_layers", figures=["synthetic_nmse_vs_layers", "synthetic_gates"]
