@@ -343,20 +343,21 @@ def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     return ours - theirs if claim.higher_is_better else theirs - ours
 
 
-def noise_p(claim: Claim, ours: Cell, other: Cell) -> float:
+def noise_test(claim: Claim, ours: Cell, other: Cell) -> tuple[float, str]:
     """The two-sided p-value of the hypothesis that seed noise alone explains a comparison or spread
-    test's outcome (module docstring); NaN with fewer than two seeds on a side, or no scatter at all."""
+    test's outcome, and the test's name (module docstring); NaN with fewer than two seeds on a side,
+    or no scatter at all."""
     constant = [len(set(c.values)) == 1 for c in (ours, other)]  # a model without randomness: the floor
     if ours.n_ok < 2 or other.n_ok < 2 or all(constant):
-        return math.nan
+        return math.nan, ""
     if claim.kind == "spread":
-        return float(stats.levene(ours.values, other.values, center="median").pvalue)
+        return float(stats.levene(ours.values, other.values, center="median").pvalue), "Brown-Forsythe"
     # A's advantage minus the margin against zero: shift A's values by the margin, against the metric's direction
     shifted = [v - claim.margin if claim.higher_is_better else v + claim.margin for v in ours.values]
     if any(constant):  # Welch's test with one side constant is the one-sample test against its value
         sample, value = (shifted, other.values[0]) if constant[1] else (other.values, shifted[0])
-        return float(stats.ttest_1samp(sample, value).pvalue)
-    return float(stats.ttest_ind(shifted, other.values, equal_var=False).pvalue)
+        return float(stats.ttest_1samp(sample, value).pvalue), "one-sample t"
+    return float(stats.ttest_ind(shifted, other.values, equal_var=False).pvalue), "Welch"
 
 
 def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
@@ -394,11 +395,11 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
             return Verdict(claim, cell, "not run", ours, other, math.nan, "a spread needs two seeds at least")
         delta = other.sd - ours.sd
         holds = delta > 0
-    p = noise_p(claim, ours, other)
+    p, test = noise_test(claim, ours, other)
     if math.isnan(p):
         noise = "one seed on a side: seed noise not tested" if min(ours.n_ok, other.n_ok) < 2 else "no scatter over seeds"
     else:
-        noise = f"{'Brown-Forsythe' if claim.kind == 'spread' else 'Welch'} p = {p:.2g}"
+        noise = f"{test} p = {p:.2g}"
     verdict = "within noise" if p >= ALPHA else "holds" if holds else "fails"  # a NaN p compares False: judged
     return Verdict(claim, cell, verdict, ours, other, delta, "; ".join(filter(None, [note, noise])))
 
