@@ -41,9 +41,10 @@ Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over 
 The last two set two of our models against each other, so seed noise can decide them: with two seeds
 or more on each side, a cell is judged only when a test rejects, at level ``ALPHA``, that the seeds'
 scatter explains the difference (comparison: Welch's t-test of A's advantage minus ``margin`` against
-zero, ``scipy.stats.ttest_ind``; spread: the Brown-Forsythe test of equal spreads,
-``scipy.stats.levene`` centred on the median); otherwise it is ``within noise``, whichever way the
-means lean. The note gives the test's p-value. A comparison with one seed on a side is decided on
+zero, ``scipy.stats.ttest_ind``, or against a model whose seeds all give one value, such as the
+motion-energy floor, the one-sample t-test against that value; spread: the Brown-Forsythe test of
+equal spreads, ``scipy.stats.levene`` centred on the median); otherwise it is ``within noise``,
+whichever way the means lean. The note names the test and gives its p-value. A comparison with one seed on a side is decided on
 the means, its note saying that the noise was not tested.
 
 Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
