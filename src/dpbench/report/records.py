@@ -59,13 +59,17 @@ def sha256(path: Path) -> str:
 
 def preset_header(path: Path) -> dict[str, str]:
     """What a config file's leading comment says about it: ``description`` (its first paragraph, up to
-    an empty ``#`` line or a command line) and ``data`` (a ``# Data: ...`` line: what it needs)."""
-    lines, data = [], ""
+    an empty ``#`` line or a command line), ``data`` (a ``# Data: ...`` line: what it needs) and
+    ``usage`` (the first indented line that runs snakemake, ``#   snakemake ...``, environment
+    variables first if any: the command it gives; ``""`` if none)."""
+    lines, data, usage = [], "", ""
     in_description = True
     for line in path.read_text().splitlines():
         if not line.startswith("#"):
             break
         text = line[1:].strip()
+        if line.startswith("#  ") and "snakemake" in line.split() and not usage:
+            usage = text
         if text.lower().startswith("data:"):
             data = text[5:].strip()
             in_description = False
@@ -73,18 +77,7 @@ def preset_header(path: Path) -> dict[str, str]:
             in_description = not lines  # the description ends at its first blank or command line
         elif in_description:
             lines.append(text)
-    return {"description": " ".join(lines), "data": data}
-
-
-def preset_usage(path: Path) -> str:
-    """The command a preset's leading comment gives to run it (its first indented line that runs
-    snakemake, ``#   snakemake ...``, environment variables first if any), or ``""``."""
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        if line.startswith("#  ") and "snakemake" in line.split():
-            return line[1:].strip()
-    return ""
+    return {"description": " ".join(lines), "data": data, "usage": usage}
 
 
 def _snakemake(options: list[str], configfiles: list[Path], snakemake: list[str] | None) -> str:
@@ -211,11 +204,13 @@ def make_record(
     if missing and complete:
         raise UserError(f"{len(missing)} of {len(expected)} result files are missing (--complete), e.g. {missing[0]}")
     summary = load_results(present)
+    header = preset_header(configfiles[-1])
     results_dir = Path(config["results_dir"])
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     record = {
         "name": name,
-        **preset_header(configfiles[-1]),
+        "description": header["description"],
+        "data": header["data"],
         "commit": _git("rev-parse", "HEAD") or None,
         "uncommitted_changes": bool(dirty),
         "recorded": _iso(dt.datetime.now(dt.timezone.utc).timestamp()),

@@ -256,11 +256,13 @@ def presets_table(runs: list[Run], presets_dir: Path = PRESETS_DIR) -> str:
 def preset_commands(presets_dir: Path = PRESETS_DIR) -> str:
     """docs/running.md's table of presets: each preset, the data its header says it needs, and the command
     its header gives (a preset layered on another names both)."""
-    from dpbench.report.records import preset_header, preset_usage
+    from dpbench.report.records import preset_header
 
-    rows = [{"Preset": f"`{path.stem}`", "Data it needs": preset_header(path)["data"] or "(not stated)",
-             "Run it": f"`{usage}`" if (usage := preset_usage(path)) else "(no command in its header)"}
-            for path in _presets(presets_dir)]
+    rows = []
+    for path in _presets(presets_dir):
+        header = preset_header(path)
+        rows.append({"Preset": f"`{path.stem}`", "Data it needs": header["data"] or "(not stated)",
+                     "Run it": f"`{header['usage']}`" if header["usage"] else "(no command in its header)"})
     return pd.DataFrame(rows).to_markdown(index=False, stralign="left")
 
 
