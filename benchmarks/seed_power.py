@@ -24,6 +24,9 @@ from dpbench.report.claims import ALPHA, Cell, Claim, noise_test
 
 ADVANTAGES = (0.0, 0.5, 1.0, 2.0)  # true advantage of A, in sds
 RATIOS = (1.0, 1.5, 2.0, 3.0, 6.0)  # true sd of B over sd of A
+# a claim setting model "a" against model "b": only its kind, metric and margin reach the test
+CLAIM = {"id": "power", "paper": "-", "text": "-", "source": "-", "task": "clustering", "datasets": ("-",),
+         "metric": "acc", "model": "a", "than": "b"}
 
 
 def cell(values: np.ndarray) -> Cell:
@@ -45,9 +48,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2000, help="simulated cells per entry")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    base = {"id": "power", "paper": "-", "text": "-", "source": "-", "task": "clustering", "datasets": ("-",),
-            "metric": "acc", "model": "a", "than": "b"}
-    comparison, spread = Claim(kind="comparison", **base), Claim(kind="spread", **base)
+    comparison, spread = Claim(kind="comparison", **CLAIM), Claim(kind="spread", **CLAIM)
     rows = {n: {f"A ahead by {d:g} sd": judged_share(comparison, n, d, 1.0, args.trials, rng) for d in ADVANTAGES}
             for n in args.seeds}
     print(f"Comparison (Welch's t-test at {ALPHA:g}): share of cells judged, {args.trials} simulated cells each\n")

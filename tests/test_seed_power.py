@@ -14,15 +14,11 @@ spec = importlib.util.spec_from_file_location("seed_power", REPO / "benchmarks" 
 seed_power = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(seed_power)
 
-BASE = {"id": "x", "paper": "-", "text": "-", "source": "-", "task": "clustering", "datasets": ("-",), "metric": "acc",
-        "model": "a", "than": "b"}
-
-
 def test_a_large_difference_over_many_seeds_is_judged_and_none_rarely_is():
     rng = np.random.default_rng(1)
-    comparison = Claim(kind="comparison", **BASE)
+    comparison = Claim(kind="comparison", **seed_power.CLAIM)
     assert seed_power.judged_share(comparison, 30, 2.0, 1.0, 200, rng) > 0.95
     assert seed_power.judged_share(comparison, 30, 0.0, 1.0, 200, rng) < 0.15  # the 5 % test's false positives
-    spread = Claim(kind="spread", **BASE)
+    spread = Claim(kind="spread", **seed_power.CLAIM)
     assert seed_power.judged_share(spread, 30, 0.0, 6.0, 200, rng) > 0.95
     assert seed_power.judged_share(spread, 5, 0.0, 2.0, 200, rng) < 0.2  # five seeds cannot see a twofold spread

@@ -44,8 +44,8 @@ scatter explains the difference (comparison: Welch's t-test of A's advantage min
 zero, ``scipy.stats.ttest_ind``, or against a model whose seeds all give one value, such as the
 motion-energy floor, the one-sample t-test against that value; spread: the Brown-Forsythe test of
 equal spreads, ``scipy.stats.levene`` centred on the median); otherwise it is ``within noise``,
-whichever way the means lean. The note names the test and gives its p-value. A comparison with one seed on a side is decided on
-the means, its note saying that the noise was not tested.
+whichever way the means lean. The note names the test and gives its p-value. A comparison with one
+seed on a side is decided on the means, its note saying that the noise was not tested.
 
 Each claim is checked on every cell it names (a dataset, with its feature kind for clustering); a
 cell gives ``holds``, ``fails``, ``within noise``, ``not comparable`` (run, but not under the claim's

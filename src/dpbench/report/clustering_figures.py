@@ -38,6 +38,11 @@ def _panel(frame: pd.DataFrame) -> pd.Series:
     return frame["dataset"] + features.fillna("pixels").map(lambda f: "" if f == "pixels" else f" ({f})")
 
 
+def _single_start(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of single-start runs (a row without ``starts`` is one)."""
+    return rows[rows["starts"].fillna("1 start") == "1 start"] if "starts" in rows else rows
+
+
 def _models(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["model"].unique(), key=lambda m: (model_rank(m), m))
 
@@ -144,9 +149,7 @@ def initialisation_strip(frame: pd.DataFrame) -> plt.Figure:
     """Final ACC of every seed per model, with mean, worst and TELL's pick (see the module docstring)."""
     from dpbench.report.figures import model_palette
 
-    rows = frame[frame["metric"].isin(["acc", "loss_clu"])].copy()
-    if "starts" in rows:
-        rows = rows[rows["starts"].fillna("1 start") == "1 start"]
+    rows = _single_start(frame[frame["metric"].isin(["acc", "loss_clu"])]).copy()
     if rows.empty:
         return _message("no single-start clustering run in these results")
     rows["panel"] = _panel(rows)
@@ -192,10 +195,8 @@ def seed_pairs(frame: pd.DataFrame) -> plt.Figure:
 
     from dpbench.report.figures import labelled, move_grid_legend
 
-    acc = frame[frame["metric"] == "acc"].assign(value=lambda f: pd.to_numeric(f["value"]))
-    if "starts" in acc:
-        acc = acc[acc["starts"].fillna("1 start") == "1 start"]
-    acc = acc.assign(panel=_panel(acc))
+    acc = _single_start(frame[frame["metric"] == "acc"])
+    acc = acc.assign(value=pd.to_numeric(acc["value"]), panel=_panel(acc))
     kmeans = acc[acc["model"] == "kmeans"][["panel", "seed", "value"]].rename(columns={"value": "kmeans"})
     pairs = acc[acc["model"] != "kmeans"].merge(kmeans, on=["panel", "seed"])
     if pairs.empty:
