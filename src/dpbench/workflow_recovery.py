@@ -78,26 +78,27 @@ def marked_incomplete(workdir: Path) -> Iterator[Path]:
 
 
 def recover_interrupted_run(workdir: str | os.PathLike[str] = ".", *, dry_run: bool = False) -> bool:
-    """Release the lock and remove the outputs marked incomplete that a killed run left in ``workdir``.
+    """Release the lock and remove the outputs marked incomplete that a killed run left in ``workdir``;
+    whether there was any to remove.
 
-    Does nothing, and returns False, while another Snakemake is alive there (or there is no ``/proc``
-    to tell); True otherwise. A dry run removes no output: it only releases the lock.
+    Looks for other Snakemake processes only when there is something to remove, and then does nothing
+    (returns False) while another is alive there, or when there is no ``/proc`` to tell. A dry run
+    removes no output: it only releases the lock.
     """
     workdir = Path(workdir)
-    if not Path("/proc").is_dir() or other_snakemake_running(workdir):
-        return False
     locks = workdir / ".snakemake" / "locks"
     stale = sorted(locks.glob("*.lock")) if locks.is_dir() else []
+    outputs = [] if dry_run else [o for o in marked_incomplete(workdir) if o.exists() or o.is_symlink()]
+    if not (stale or outputs) or not Path("/proc").is_dir() or other_snakemake_running(workdir):
+        return False
     for lock in stale:
         lock.unlink(missing_ok=True)
     if stale:
         log.warning("removed the stale Snakemake lock of an interrupted run in %s", workdir.resolve())
-    for output in [] if dry_run else marked_incomplete(workdir):
+    for output in outputs:
         if output.is_dir() and not output.is_symlink():
             shutil.rmtree(output)
-        elif output.exists() or output.is_symlink():
-            output.unlink()
         else:
-            continue
+            output.unlink()
         log.warning("removed %s: its job was running when the run was killed, and is redone", output)
     return True
