@@ -135,7 +135,8 @@ def test_supervised_loss_weights_and_gate_records(digits):
 
 
 def test_gate_figure_draws_every_dataset_or_says_there_is_none(tmp_path):
-    from dpbench.report.figures import gate_means_vs_layer, save_figure
+    from dpbench.report.figures import gate_means_vs_layer
+    from dpbench.report.plotting import save_figure
 
     rows = [{"task": "reconstruction", "dataset": d, "model": "sc2net", "seed": s, "metric": m, "value": 0.5, "layers": t, "status": "ok"}
             for d in ("digits", "sample_patches") for s in (0, 1) for m in ("input_gate_mean", "forget_gate_mean") for t in (1, 2)]

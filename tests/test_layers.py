@@ -56,3 +56,29 @@ def test_no_module_imports_a_higher_layer(path):
     module = "dpbench." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
     above = sorted(name for name in imports(path) if layer(name) > layer(module))
     assert not above, f"{module} (layer {layer(module)}) imports {above}"
+
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules ``path`` imports, anywhere in it: ``from dpbench.report import plotting``
+    imports the module ``dpbench.report.plotting``, ``from dpbench.report.plotting import plt`` it too."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dpbench"):
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found & modules
+
+
+def test_no_import_cycle_between_modules():
+    """Not even within a layer, nor through an import inside a function (which hides a cycle from Python
+    at import time but still ties the two modules together)."""
+    from graphlib import CycleError, TopologicalSorter
+
+    paths = {"dpbench." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__"): p for p in MODULES}
+    graph = TopologicalSorter({module: imported_modules(path, set(paths)) - {module} for module, path in paths.items()})
+    try:
+        graph.prepare()
+    except CycleError as error:
+        pytest.fail(f"import cycle: {' -> '.join(error.args[1])}")

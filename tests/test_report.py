@@ -278,7 +278,7 @@ def test_the_summary_carries_each_jobs_parameters_as_columns(tmp_path):
 
 def test_no_two_models_of_a_figure_share_a_colour():
     from dpbench.registry import model_names
-    from dpbench.report.figures import model_palette
+    from dpbench.report.plotting import model_palette
 
     sparse = model_names("sparse")
     variants = [f"{m}[tied=true]" for m in ("lista", "lfista")] + [m + "+learned_D" for m in sparse[:8]]

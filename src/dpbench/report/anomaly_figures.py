@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.metrics import auc as area_under_curve
 from sklearn.metrics import roc_curve
 
 from dpbench.registry import model_label
-from dpbench.report.figures import legend_below, message_figure, model_palette, save_figure
+from dpbench.report.plotting import legend_below, message_figure, model_palette, plt, save_figure
 from dpbench.report.specs import display_names, ordered_models
 from dpbench.tasks.anomaly import SCORE_COLUMNS
 

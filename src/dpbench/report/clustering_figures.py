@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from dpbench.registry import model_label, model_rank
+from dpbench.report.plotting import labelled, message_figure, model_palette, move_grid_legend, plt
 
 INITIALISATIONS_CSV = files("dpbench.report") / "tell_initialisations.csv"
 PAPER_RUNS = "TELL, paper (Table {table})"
@@ -47,13 +47,6 @@ def _models(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["model"].unique(), key=lambda m: (model_rank(m), m))
 
 
-def _message(text: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(5, 1.6))
-    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
-    ax.set_axis_off()
-    return fig
-
-
 def paper_references(models: list[str], dataset: str, features: str) -> list[tuple[str, float, str]]:
     """``(model, ACC, label)`` of the paper's 3,000-epoch values of ``models`` on a panel: the rows of
     ``reported_results.csv`` for our model on that dataset and feature kind whose setting asks for at
@@ -71,11 +64,10 @@ def paper_references(models: list[str], dataset: str, features: str) -> list[tup
 
 def accuracy_vs_epochs(frame: pd.DataFrame) -> plt.Figure:
     """ACC against epochs, a line per model and seed (see the module docstring)."""
-    from dpbench.report.figures import model_palette
 
     curves = frame[frame["metric"] == "epoch_acc"].copy()
     if curves.empty:
-        return _message("no run logged its accuracy during training (kmeansnet_tell with log_every > 0)")
+        return message_figure("no run logged its accuracy during training (kmeansnet_tell with log_every > 0)")
     curves["panel"] = _panel(curves)
     curves["epoch"] = pd.to_numeric(curves["epoch"])
     panels = sorted(curves["panel"].unique())
@@ -147,11 +139,10 @@ def _picked(rows: pd.DataFrame) -> pd.DataFrame:
 
 def initialisation_strip(frame: pd.DataFrame) -> plt.Figure:
     """Final ACC of every seed per model, with mean, worst and TELL's pick (see the module docstring)."""
-    from dpbench.report.figures import model_palette
 
     rows = _single_start(frame[frame["metric"].isin(["acc", "loss_clu"])]).copy()
     if rows.empty:
-        return _message("no single-start clustering run in these results")
+        return message_figure("no single-start clustering run in these results")
     rows["panel"] = _panel(rows)
     paper = load_tell_initialisations()
     panels = sorted(rows["panel"].unique())
@@ -193,14 +184,13 @@ def seed_pairs(frame: pd.DataFrame) -> plt.Figure:
     """Every other model's final ACC against k-means' from the same seed (see the module docstring)."""
     import seaborn as sns
 
-    from dpbench.report.figures import labelled, move_grid_legend
 
     acc = _single_start(frame[frame["metric"] == "acc"])
     acc = acc.assign(value=pd.to_numeric(acc["value"]), panel=_panel(acc))
     kmeans = acc[acc["model"] == "kmeans"][["panel", "seed", "value"]].rename(columns={"value": "kmeans"})
     pairs = acc[acc["model"] != "kmeans"].merge(kmeans, on=["panel", "seed"])
     if pairs.empty:
-        return _message("no model ran on the seeds of a single-start k-means in these results")
+        return message_figure("no model ran on the seeds of a single-start k-means in these results")
     pairs, models, palette = labelled(pairs)
     panels = sorted(pairs["panel"].unique())
     grid = sns.relplot(data=pairs, x="kmeans", y="value", hue="model", hue_order=models, palette=palette,

@@ -11,7 +11,7 @@ import numpy as np
 
 from dpbench.io import load_tensors
 from dpbench.params import UserError
-from dpbench.report.figures import message_figure, plt, save_figure
+from dpbench.report.plotting import message_figure, plt, save_figure
 from dpbench.report.specs import display_names
 
 
