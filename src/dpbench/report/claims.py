@@ -57,6 +57,7 @@ the note says which.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -421,6 +422,12 @@ def evaluate(summary: pd.DataFrame, claims: list[Claim]) -> list[Verdict]:
 
 def fmt(value: float, metric: str) -> str:
     return "–" if math.isnan(value) else f"{value:.{metric_digits(metric)}f}"
+
+
+def verdict_tally(verdicts: list[Verdict]) -> str:
+    """How many checks, then how many of each verdict there is (e.g. ``12 checks: 3 holds, 9 not run``)."""
+    counts = Counter(v.verdict for v in verdicts)
+    return f"{len(verdicts)} checks: " + ", ".join(f"{counts[k]} {k}" for k in VERDICTS if counts[k])
 
 
 def ours_text(v: Verdict) -> str:

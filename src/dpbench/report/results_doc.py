@@ -209,9 +209,7 @@ def results_page(runs: list[Run], figures_link: str = "figures") -> str:
 def headline(runs: list[Run]) -> str:
     """The README's table: the talk's headline claims (``headline: true`` in claims.yaml) that a record
     judged (holds, fails or within noise), with the run and cell, then every run's count of verdicts."""
-    from collections import Counter
-
-    from dpbench.report.claims import JUDGED, VERDICTS, ours_text, reference_text
+    from dpbench.report.claims import JUDGED, ours_text, reference_text, verdict_tally
 
     rows, counts = [], []
     for run in runs:
@@ -221,9 +219,7 @@ def headline(runs: list[Run]) -> str:
                 rows.append({"Claim": v.claim.text, "Run": f"[{run.name}](docs/results.md#{run.name.lower()})", "Cell": v.cell,
                              "Ours": ours_text(v), "Against": reference_text(v), "Verdict": v.verdict})
         if verdicts:
-            tally = Counter(v.verdict for v in verdicts)
-            counts.append(f"[{run.name}](docs/results.md#{run.name.lower()}): {len(verdicts)} checks, "
-                          + ", ".join(f"{tally[k]} {k}" for k in VERDICTS if tally[k]))
+            counts.append(f"[{run.name}](docs/results.md#{run.name.lower()}): {verdict_tally(verdicts)}")
     table = (pd.DataFrame(rows).to_markdown(index=False, stralign="left") if rows else
              "No headline claim has been judged by a recorded run yet.")
     every = ("Every claim, by run: " + "; ".join(counts) + ".") if counts else ""

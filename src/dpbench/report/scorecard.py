@@ -13,7 +13,6 @@ import html
 import os
 import re
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
@@ -23,7 +22,6 @@ from pandas.io.formats.style import Styler
 from dpbench.io import atomic_path
 from dpbench.params import UserError
 from dpbench.report.claims import (
-    VERDICTS,
     Claim,
     Paper,
     Verdict,
@@ -32,6 +30,7 @@ from dpbench.report.claims import (
     margin_text,
     ours_text,
     reference_text,
+    verdict_tally,
 )
 from dpbench.report.paper_comparison import latex_escape
 from dpbench.report.specs import CHECKED
@@ -63,11 +62,6 @@ def verdict_frame(papers: dict[str, Paper], verdicts: list[Verdict]) -> pd.DataF
     return pd.DataFrame(rows, columns=["Paper", "Id", *COLUMNS, "Note"])
 
 
-def _counts(verdicts: list[Verdict]) -> str:
-    counts = Counter(v.verdict for v in verdicts)
-    return ", ".join(f"{counts[k]} {k}" for k in VERDICTS)
-
-
 def _caption(papers: dict[str, Paper], verdicts: list[Verdict], escape: bool) -> str:
     used = dict.fromkeys(v.claim.paper for v in verdicts)
     def text(s: str) -> str:
@@ -75,7 +69,7 @@ def _caption(papers: dict[str, Paper], verdicts: list[Verdict], escape: bool) ->
 
     cited = "; ".join(f"{text(papers[p].short)}: {text(papers[p].citation)}" for p in used)
     how = "; ".join(f"{k}: {v}" for k, v in CHECKED.items())
-    return (f"The papers' claims checked against our results ({_counts(verdicts)}). Ours: mean "
+    return (f"The papers' claims checked against our results ({verdict_tally(verdicts)}). Ours: mean "
             f"{text('±')} sd over seeds, from summary.csv; margin: what we got against "
             f"what the test asks for; a published number says how it was read ({text(how)}). Sources: {cited}.")
 
@@ -134,7 +128,7 @@ def print_scorecard(papers: dict[str, Paper], verdicts: list[Verdict], out: Text
             detail = f"ours {row['Ours']}  vs {row['Against']}  margin {row['Margin']}"
             note = f"  [{row['Note']}]" if row["Note"] else ""
             print(f"  {verdict} {row['Id']} ({row['Cell']}): {row['Test']}; {detail}{note}", file=out)
-    print(f"\n{len(verdicts)} checks: {_counts(verdicts)}", file=out)
+    print(f"\n{verdict_tally(verdicts)}", file=out)
 
 
 def load_claim_files(paths: list[str | Path | None]) -> tuple[dict[str, Paper], list[Claim]]:
