@@ -334,6 +334,34 @@ def test_setting_models_limit_the_setting_to_the_models_it_concerns(tmp_path, su
         load_claims(claims_file(tmp_path, {**claim, "setting_models": ["kmeans"]}))
 
 
+def test_an_anchor_judges_a_cell_only_where_its_model_matches_the_papers_value(tmp_path, summary):
+    """Table 4's TELL-TwoStage holds for the paper's features, known only by k-means' value on them: a
+    cell whose k-means is elsewhere ran on other inputs (not comparable), as does one without k-means."""
+    def claim(anchor):
+        return {**SYNTH, "anchor": {"model": "fista", "checked": "paper", "tolerance": 0.5, **anchor},
+                "test": published(-60.0, tolerance=3)}  # ours -40: fails wherever it is judged
+
+    found = evaluate(summary, load_claims(claims_file(
+        tmp_path, claim({"value": -4.2}), claim({"value": -10.0}), claim({"value": -4.0, "model": "alista"}),
+    ))[1])
+    assert [v.verdict for v in found] == ["fails", "not comparable", "not comparable"]
+    assert re.fullmatch(r"FISTA here -4\.0+ \(paper: -10\.0+ ± 0\.5\): not the paper's inputs", found[1].note)
+    assert found[2].note.startswith("no alista nmse_db here")
+    assert math.isnan(found[1].delta)
+
+
+@pytest.mark.parametrize(("anchor", "message"), [
+    ({"model": "fista", "value": -4.0, "checked": "paper"}, "anchor must be a mapping with exactly the keys"),
+    ({"model": "fista", "value": -4.0, "checked": "guessed", "tolerance": 1}, "anchor: checked must be one of"),
+    ({"model": "fista", "value": -4.0, "checked": "paper", "tolerance": 0}, "anchor tolerance must be positive"),
+    ({"model": "fista", "value": "x", "checked": "paper", "tolerance": 1}, "anchor value must be a number"),
+    ({"model": "no_such_model", "value": -4.0, "checked": "paper", "tolerance": 1}, "no_such_model"),
+])
+def test_a_malformed_anchor_is_refused(tmp_path, anchor, message):
+    with pytest.raises(UserError, match=message):
+        load_claims(claims_file(tmp_path, {**SYNTH, "anchor": anchor, "test": published(-39.0, tolerance=3)}))
+
+
 @pytest.mark.parametrize("setting", [{"m": {"above": 3}}, {"m": {"at_least": "x"}}, {"m": {"one_of": 3}}, ["m"]])
 def test_a_malformed_setting_is_refused(tmp_path, setting):
     with pytest.raises(UserError, match="setting"):

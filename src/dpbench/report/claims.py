@@ -15,6 +15,7 @@ and ``claims``, one entry per claim::
                                          # selection (the deepest layer count for sparse coders)
       setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
       setting_models: [kmeansnet_tell]   # optional: the models whose rows must meet it (default: both)
+      anchor: {model: kmeans, value: 0.7832, checked: paper, tolerance: 0.03}   # optional: see below
       headline: true                     # optional: one of the talk's headline claims (the README's table)
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
 
@@ -28,6 +29,12 @@ numbers to a relative 1e-9; lists element by element), ``{at_least: x}``, ``{at_
 another setting says nothing about the paper's, so it never ``fails``. ``setting_models`` limits the
 check to some of the claim's models: a setting of TELL's epochs says nothing of the k-means rows it
 is compared with, which have no epochs.
+
+``anchor`` is for a setting the paper shows only through a number: where its table gives another
+model's value on the same inputs (k-means on the codes of an autoencoder whose pretraining the paper
+does not state), our cell holds the paper's inputs only if that model's mean here is within
+``tolerance`` of the paper's ``value`` (read as ``checked`` says). Otherwise, or when that model was
+not run in the cell, the cell is ``not comparable``, the note giving both numbers.
 
 Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
 
@@ -80,7 +87,8 @@ VERDICTS = ("holds", "fails", "within noise", "not comparable", "not run")
 JUDGED = ("holds", "fails", "within noise")  # the verdicts of a cell run under the claim's setting
 ALPHA = 0.05  # two of our models differ beyond seed noise when the test's two-sided p-value is below it
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "headline"}
+_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "anchor", "headline"}
+_ANCHOR_KEYS = {"model", "value", "checked", "tolerance"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -92,6 +100,17 @@ _TEST_KEYS = {
 class Paper:
     short: str
     citation: str
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The paper's value of another model on the cell's inputs, which ours must match for the cell to
+    hold the paper's inputs (module docstring)."""
+
+    model: str
+    value: float
+    checked: str
+    tolerance: float
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,7 @@ class Claim:
     where: dict[str, str] = field(default_factory=dict)
     setting: dict[str, Any] = field(default_factory=dict)
     setting_models: tuple[str, ...] = ()  # the models whose rows must meet ``setting`` (empty: every model named)
+    anchor: Anchor | None = None
     headline: bool = False  # one of the talk's headline claims: the README's table shows its verdicts
 
     @property
@@ -184,6 +204,25 @@ def _number(where: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def _check_model(where: str, model: str) -> None:
+    try:
+        parse_model(images_split_label(model)[0])  # an image result may be "<model>+learned_D"
+    except UserError as err:
+        raise _fail(where, str(err)) from err
+
+
+def _anchor(where: str, entry: Any) -> Anchor:
+    if not isinstance(entry, dict) or set(entry) != _ANCHOR_KEYS:
+        raise _fail(where, f"anchor must be a mapping with exactly the keys {sorted(_ANCHOR_KEYS)}, got {entry!r}")
+    _check_model(where, entry["model"])
+    if entry["checked"] not in CHECKED:
+        raise _fail(where, f"anchor: checked must be one of {list(CHECKED)}, got {entry['checked']!r}")
+    tolerance = _number(where, "anchor tolerance", entry["tolerance"])
+    if tolerance <= 0:
+        raise _fail(where, f"anchor tolerance must be positive, got {entry['tolerance']!r}")
+    return Anchor(str(entry["model"]), _number(where, "anchor value", entry["value"]), entry["checked"], tolerance)
+
+
 def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     if not isinstance(entry, dict):
         raise _fail(where, f"a claim must be a mapping, got {entry!r}")
@@ -223,10 +262,7 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
         raise _fail(where, f"{test['kind']} test: {bad}")
     for role in ("model", "than"):
         if role in test:
-            try:
-                parse_model(images_split_label(test[role])[0])  # an image result may be "<model>+learned_D"
-            except UserError as err:
-                raise _fail(where, str(err)) from err
+            _check_model(where, test[role])
 
     fields: dict[str, Any] = {"model": test["model"], "than": test.get("than")}
     setting_models = entry.get("setting_models") or []
@@ -237,6 +273,8 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     if not isinstance(entry.get("headline", False), bool):
         raise _fail(where, f"headline must be true or false, got {entry['headline']!r}")
     fields["headline"] = entry.get("headline", False)
+    if "anchor" in entry:
+        fields["anchor"] = _anchor(where, entry["anchor"])
     if test["kind"] == "published":
         if test["checked"] not in CHECKED:
             raise _fail(where, f"checked must be one of {list(CHECKED)}, got {test['checked']!r}")
@@ -340,6 +378,20 @@ def setting_differences(frame: pd.DataFrame, claim: Claim, cell: str) -> list[st
     return differences(frame[(frame["cell"] == cell) & frame["model"].isin(models)], claim.setting)
 
 
+def anchor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
+    """Why ``cell`` does not hold the paper's inputs by the claim's ``anchor`` (empty: it does)."""
+    anchor = claim.anchor
+    if anchor is None:
+        return ""
+    here = cell_stats(frame, claim, cell, anchor.model)
+    paper = f"paper: {fmt(anchor.value, claim.metric)} ± {anchor.tolerance:g}"
+    if math.isnan(here.mean):
+        return f"no {anchor.model} {claim.metric} here to set against the paper's ({paper})"
+    if abs(here.mean - anchor.value) > anchor.tolerance:
+        return f"{result_label(anchor.model)} here {fmt(here.mean, claim.metric)} ({paper}): not the paper's inputs"
+    return ""
+
+
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
     return ours - theirs if claim.higher_is_better else theirs - ours
@@ -369,7 +421,7 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
     if ours.missing or (other is not None and other.missing):
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
-    differences = setting_differences(frame, claim, cell)
+    differences = setting_differences(frame, claim, cell) + list(filter(None, [anchor_difference(frame, claim, cell)]))
     if differences:  # before the failures: a run under another setting says nothing, even when it diverged
         return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:

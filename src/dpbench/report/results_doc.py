@@ -117,9 +117,7 @@ def provenance(run: Run) -> str:
 
 def scorecard(run: Run) -> tuple[str, list[Any]]:
     """The run's scorecard as Markdown (counts, then one row per checked cell) and its verdicts."""
-    from collections import Counter
-
-    from dpbench.report.claims import VERDICTS, evaluate, load_claims
+    from dpbench.report.claims import evaluate, load_claims, verdict_tally
     from dpbench.report.scorecard import verdict_frame
 
     papers, claims = load_claims()
@@ -127,9 +125,8 @@ def scorecard(run: Run) -> tuple[str, list[Any]]:
     verdicts = evaluate(run.summary, [c for c in claims if c.task in tasks])
     if not verdicts:
         return "No claim of `claims.yaml` concerns this run's tasks.", []
-    counts = Counter(v.verdict for v in verdicts)
     frame = verdict_frame(papers, verdicts)
-    head = f"{len(verdicts)} checks: " + ", ".join(f"{counts[k]} {k}" for k in VERDICTS) + "."
+    head = verdict_tally(verdicts) + "."
     # a check whose models this run did not run is named, not given a row of dashes
     absent = [v.verdict == "not run" and (v.ours.missing or (v.other is not None and v.other.missing)) for v in verdicts]
     shown = frame[[not a for a in absent]]
