@@ -384,7 +384,8 @@ def anchor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
     if anchor is None:
         return ""
     here = cell_stats(frame, claim, cell, anchor.model)
-    paper = f"paper: {fmt(anchor.value, claim.metric)} ± {anchor.tolerance:g}"
+    how = "" if anchor.checked == "paper" else f", {anchor.checked}"  # as a published value is marked
+    paper = f"paper{how}: {fmt(anchor.value, claim.metric)} ± {anchor.tolerance:g}"
     if math.isnan(here.mean):
         return f"no {anchor.model} {claim.metric} here to set against the paper's ({paper})"
     if abs(here.mean - anchor.value) > anchor.tolerance:
@@ -421,7 +422,9 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
     if ours.missing or (other is not None and other.missing):
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
-    differences = setting_differences(frame, claim, cell) + list(filter(None, [anchor_difference(frame, claim, cell)]))
+    differences = setting_differences(frame, claim, cell)
+    if other_inputs := anchor_difference(frame, claim, cell):
+        differences.append(other_inputs)
     if differences:  # before the failures: a run under another setting says nothing, even when it diverged
         return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
