@@ -125,3 +125,23 @@ def test_a_published_number_is_set_only_against_runs_of_its_setting(summary, tmp
     pd.DataFrame([PUBLISHED[0] + ['{"n_atoms": {"above": 3}}']], columns=[*COLUMNS, "requires"]).to_csv(bad, index=False)
     with pytest.raises(ValueError, match="requires must be a JSON mapping"):
         load_reported(bad)
+
+
+def test_an_anchor_marks_ours_as_made_on_other_inputs(summary, tmp_path):
+    """SC2Net's row holds for inputs on which the paper's ISTA scored its value: where our ISTA is far
+    from it, our SC2Net is marked with both numbers; within the tolerance, or without an anchor, not."""
+    def anchor(value, model="ista"):
+        return f'{{"model": "{model}", "value": {value}, "checked": "paper", "tolerance": 0.03}}'
+
+    anchors = [anchor(0.71), "", anchor(0.90), anchor(0.5, model="lista")]  # ours: ISTA 0.71, no LISTA run
+    rows = [PUBLISHED[2], PUBLISHED[2], PUBLISHED[2], PUBLISHED[2]]
+    path = tmp_path / "reported.csv"
+    pd.DataFrame([row + ["", a] for row, a in zip(rows, anchors)], columns=[*COLUMNS, "requires", "anchor"]).to_csv(path, index=False)
+    cells = [[c.strip() for c in row.rstrip("\\ ").split("&")][6] for row in table_rows(summary, load_reported(path))[0]]
+    assert cells[:2] == ["0.760 $\\pm$ 0.010"] * 2
+    assert cells[2] == "0.760 $\\pm$ 0.010; ISTA here 0.710 (paper: 0.900 $\\pm$ 0.03): not the paper's inputs"
+    assert cells[3].startswith("0.760 $\\pm$ 0.010; no lista auc here")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame([PUBLISHED[2] + ["", anchor(0.9, model="no_such_model")]], columns=[*COLUMNS, "requires", "anchor"]).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="anchor must be a JSON mapping.*no_such_model"):
+        load_reported(bad)

@@ -76,7 +76,7 @@ from scipy import stats
 
 from dpbench.params import UserError
 from dpbench.registry import parse_model
-from dpbench.report.settings import check_setting, differences
+from dpbench.report.settings import Anchor, check_setting, differences, parse_anchor
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, TASKS, result_label
 from dpbench.report.tables import _column_label, metric_digits
 from dpbench.tasks.jobs import images_split_label
@@ -88,7 +88,6 @@ JUDGED = ("holds", "fails", "within noise")  # the verdicts of a cell run under 
 ALPHA = 0.05  # two of our models differ beyond seed noise when the test's two-sided p-value is below it
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
 _OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "anchor", "headline"}
-_ANCHOR_KEYS = {"model", "value", "checked", "tolerance"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -100,17 +99,6 @@ _TEST_KEYS = {
 class Paper:
     short: str
     citation: str
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """The paper's value of another model on the cell's inputs, which ours must match for the cell to
-    hold the paper's inputs (module docstring)."""
-
-    model: str
-    value: float
-    checked: str
-    tolerance: float
 
 
 @dataclass(frozen=True)
@@ -212,15 +200,12 @@ def _check_model(where: str, model: str) -> None:
 
 
 def _anchor(where: str, entry: Any) -> Anchor:
-    if not isinstance(entry, dict) or set(entry) != _ANCHOR_KEYS:
-        raise _fail(where, f"anchor must be a mapping with exactly the keys {sorted(_ANCHOR_KEYS)}, got {entry!r}")
-    _check_model(where, entry["model"])
-    if entry["checked"] not in CHECKED:
-        raise _fail(where, f"anchor: checked must be one of {list(CHECKED)}, got {entry['checked']!r}")
-    tolerance = _number(where, "anchor tolerance", entry["tolerance"])
-    if tolerance <= 0:
-        raise _fail(where, f"anchor tolerance must be positive, got {entry['tolerance']!r}")
-    return Anchor(str(entry["model"]), _number(where, "anchor value", entry["value"]), entry["checked"], tolerance)
+    try:
+        anchor = parse_anchor(entry, CHECKED)
+    except UserError as err:
+        raise _fail(where, str(err)) from err
+    _check_model(where, anchor.model)
+    return anchor
 
 
 def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
@@ -383,14 +368,8 @@ def anchor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
     anchor = claim.anchor
     if anchor is None:
         return ""
-    here = cell_stats(frame, claim, cell, anchor.model)
-    how = "" if anchor.checked == "paper" else f", {anchor.checked}"  # as a published value is marked
-    paper = f"paper{how}: {fmt(anchor.value, claim.metric)} ± {anchor.tolerance:g}"
-    if math.isnan(here.mean):
-        return f"no {anchor.model} {claim.metric} here to set against the paper's ({paper})"
-    if abs(here.mean - anchor.value) > anchor.tolerance:
-        return f"{result_label(anchor.model)} here {fmt(here.mean, claim.metric)} ({paper}): not the paper's inputs"
-    return ""
+    here = cell_stats(frame, claim, cell, anchor.model).mean
+    return anchor.difference(here, result_label(anchor.model), claim.metric, metric_digits(claim.metric))
 
 
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:

@@ -14,7 +14,11 @@ The published numbers live in ``reported_results.csv`` next to this module, one 
   a bound, not a measured table entry);
 - ``requires`` (optional, may be left out of a row): the setting as a JSON mapping
   (:mod:`dpbench.report.settings`, as ``claims.yaml``'s ``setting:``); our cell then counts only
-  the runs made under it, and says ``not comparable`` with the difference when none was.
+  the runs made under it, and says ``not comparable`` with the difference when none was;
+- ``anchor`` (optional): the paper's value of another model on the same inputs, as a JSON mapping
+  (``{"model": "kmeans", "value": 0.7832, "checked": "paper", "tolerance": 0.03}``,
+  :class:`dpbench.report.settings.Anchor`): where our model is not within the tolerance of it in our
+  cell, ours is marked as made on other inputs, the mark giving both numbers.
 
 Every row appears in the table; ours says ``not run`` where this run has no such dataset.
 """
@@ -22,6 +26,7 @@ Every row appears in the table; ours says ``not run`` where this run has no such
 from __future__ import annotations
 
 import json
+import math
 from html import escape as html_escape
 from importlib.resources import files
 from pathlib import Path
@@ -31,14 +36,14 @@ from pandas.io.formats.style import Styler
 
 from dpbench.io import atomic_path
 from dpbench.params import UserError
-from dpbench.registry import model_label
-from dpbench.report.settings import check_setting, differences, matching
+from dpbench.registry import model_label, parse_model
+from dpbench.report.settings import check_setting, differences, matching, parse_anchor
 from dpbench.report.specs import CHECKED, FILTERS, HIGHER_IS_BETTER, METRIC_LABELS, TASKS
 from dpbench.report.tables import PLUS_MINUS, Flavour, format_cell, metric_digits, seed_stats, write_html
 
 REPORTED_CSV = files("dpbench.report") / "reported_results.csv"
 COLUMNS = ["task", "dataset", "metric", "method", "ours_model", "value", "setting", "source", "checked"]
-OPTIONAL = ["requires"]
+OPTIONAL = ["requires", "anchor"]
 # the mark of a published number by how it was read (none: printed in the paper)
 MARKS = {"paper": "", "secondary": "*", "figure-digitized": " (fig.)", "talk": " (talk)"}
 
@@ -61,7 +66,7 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; expected {COLUMNS}")
     frame = frame.reindex(columns=[*COLUMNS, *OPTIONAL]).astype(object).fillna("")
-    requires = []
+    requires, anchors = [], []
     for i, row in frame.iterrows():
         where = f"{path}, row {i + 1} ({row['method']} on {row['dataset']})"
         if row["task"] not in TASKS:
@@ -80,15 +85,22 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
         except (json.JSONDecodeError, UserError) as err:
             raise ValueError(f"{where}: requires must be a JSON mapping of parameter: value ({err})") from None
         requires.append(setting)
+        try:
+            anchors.append(parse_anchor(json.loads(row["anchor"]), CHECKED) if row["anchor"] else None)
+            if row["anchor"]:
+                parse_model(anchors[-1].model)
+        except (json.JSONDecodeError, UserError) as err:
+            raise ValueError(f"{where}: anchor must be a JSON mapping of model, value, checked, tolerance ({err})") from None
     frame = frame.astype({"value": float})
     frame["requires"] = requires
+    frame["anchor"] = anchors
     return frame
 
 
 def _escaped(text: str, flavour: Flavour) -> str:
     """Plain text for the "Ours" column, which holds markup and is not escaped by the Styler."""
     if flavour == "latex":
-        return latex_escape(text).replace("≥", "$\\geq$").replace("≤", "$\\leq$")
+        return latex_escape(text).replace("≥", "$\\geq$").replace("≤", "$\\leq$").replace("±", "$\\pm$")
     return html_escape(text) if flavour == "html" else text
 
 
@@ -118,9 +130,25 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
         return "failed", _label(row["ours_model"])
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
     cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]), flavour)
+    if row["anchor"] is not None:
+        cell += _other_inputs(summary, row, best["column"], flavour)
     # the best setting (e.g. features, starts) when the task has several per dataset
     setting = best["column"][len(row["dataset"]):].strip()
     return cell, f"{_label(best['model'])} {setting}".strip()
+
+
+def _other_inputs(summary: pd.DataFrame, row: pd.Series, column: str, flavour: Flavour) -> str:
+    """The mark of our cell ``column`` when the row's anchor shows that it ran on other inputs than the
+    paper's (empty when it did not)."""
+    anchor, spec = row["anchor"], TASKS[row["task"]]
+    frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"]) & (summary["model"] == anchor.model)]
+    here = math.nan
+    if not frame.empty:
+        stats = seed_stats(FILTERS[spec.select](frame) if spec.select else frame, spec.column, [row["metric"]])
+        stats = stats[(stats["column"] == column) & (stats["metric"] == row["metric"])]
+        here = float(stats["mean"].iloc[0]) if len(stats) else math.nan
+    why = anchor.difference(here, _label(anchor.model), row["metric"], metric_digits(row["metric"]))
+    return _escaped(f"; {why}", flavour) if why else ""
 
 
 def comparison_table(summary: pd.DataFrame, reported: pd.DataFrame, flavour: Flavour = "latex") -> Styler:

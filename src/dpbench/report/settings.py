@@ -7,12 +7,17 @@ column: ``layers``, ``features``, ``protocol``...), then as the job's parameter 
 numbers to a relative 1e-9, booleans and null as such, lists element by element), ``{at_least: x}``,
 ``{at_most: x}`` or ``{one_of: [...]}``. Rows that do not meet a setting were run under another one:
 their numbers are not comparable with the paper's, and :func:`differences` says how they differ.
+
+Some of a setting shows only through a number: an :class:`Anchor` is the paper's value of another
+model on the same inputs (k-means on the codes of an autoencoder whose pretraining the paper does not
+state); a cell where our model is not within its tolerance of it ran on other inputs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,6 +25,44 @@ import pandas as pd
 from dpbench.params import PARAM_PREFIX, UserError
 
 BOUNDS = ("at_least", "at_most", "one_of")
+ANCHOR_KEYS = ("model", "value", "checked", "tolerance")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The paper's ``value`` of ``model`` on the inputs of a published number (read as ``checked``
+    says): our cell holds the paper's inputs only where our ``model`` is within ``tolerance`` of it."""
+
+    model: str
+    value: float
+    checked: str
+    tolerance: float
+
+    def difference(self, here: float, label: str, metric: str, digits: int) -> str:
+        """Why a cell where our model (shown as ``label``) scored ``here`` (NaN: not run) does not hold
+        the paper's inputs; empty when it does."""
+        how = "" if self.checked == "paper" else f", {self.checked}"  # as a published value is marked
+        paper = f"paper{how}: {self.value:.{digits}f} ± {self.tolerance:g}"
+        if math.isnan(here):
+            return f"no {self.model} {metric} here to set against the paper's ({paper})"
+        if abs(here - self.value) > self.tolerance:
+            return f"{label} here {here:.{digits}f} ({paper}): not the paper's inputs"
+        return ""
+
+
+def parse_anchor(entry: Any, checked: tuple[str, ...] | list[str]) -> Anchor:
+    """An :class:`Anchor` from its mapping, refused (UserError naming the fault) when malformed;
+    ``checked``: the ways a number may have been read. The model's name is the caller's to check."""
+    if not isinstance(entry, dict) or set(entry) != set(ANCHOR_KEYS):
+        raise UserError(f"anchor must be a mapping with exactly the keys {sorted(ANCHOR_KEYS)}, got {entry!r}")
+    if entry["checked"] not in checked:
+        raise UserError(f"anchor: checked must be one of {list(checked)}, got {entry['checked']!r}")
+    for key in ("value", "tolerance"):
+        if isinstance(entry[key], bool) or not isinstance(entry[key], (int, float)):
+            raise UserError(f"anchor {key} must be a number, got {entry[key]!r}")
+    if entry["tolerance"] <= 0:
+        raise UserError(f"anchor tolerance must be positive, got {entry['tolerance']!r}")
+    return Anchor(str(entry["model"]), float(entry["value"]), entry["checked"], float(entry["tolerance"]))
 
 
 def check_setting(setting: Any) -> None:
