@@ -130,7 +130,7 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
         return "failed", _label(row["ours_model"])
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
     cell = format_cell(best["mean"], best["sd"], int(best["n_ok"]), int(best["n_total"]), metric_digits(row["metric"]), flavour)
-    if row["anchor"] is not None:
+    if row.get("anchor") is not None:  # a row made by hand (not by load_reported) may have no such field
         cell += _other_inputs(summary, row, best["column"], flavour)
     # the best setting (e.g. features, starts) when the task has several per dataset
     setting = best["column"][len(row["dataset"]):].strip()
