@@ -39,10 +39,13 @@ def layer(module: str) -> int:
 
 
 def imports(path: Path) -> set[str]:
+    """The package's names ``path`` imports, anywhere in it (imports inside functions too): ``from
+    dpbench.report import plotting`` gives ``dpbench.report`` and ``dpbench.report.plotting``, the
+    module it may name."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dpbench"):
-            found.add(node.module)
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.startswith("dpbench")}
     return found
@@ -51,24 +54,16 @@ def imports(path: Path) -> set[str]:
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
+def module_name(path: Path) -> str:
+    return "dpbench." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_imports_a_higher_layer(path):
-    module = "dpbench." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+    module = module_name(path)
     above = sorted(name for name in imports(path) if layer(name) > layer(module))
     assert not above, f"{module} (layer {layer(module)}) imports {above}"
 
-
-
-def imported_modules(path: Path, modules: set[str]) -> set[str]:
-    """The package's modules ``path`` imports, anywhere in it: ``from dpbench.report import plotting``
-    imports the module ``dpbench.report.plotting``, ``from dpbench.report.plotting import plt`` it too."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dpbench"):
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-    return found & modules
 
 
 def test_no_import_cycle_between_modules():
@@ -76,8 +71,8 @@ def test_no_import_cycle_between_modules():
     at import time but still ties the two modules together)."""
     from graphlib import CycleError, TopologicalSorter
 
-    paths = {"dpbench." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__"): p for p in MODULES}
-    graph = TopologicalSorter({module: imported_modules(path, set(paths)) - {module} for module, path in paths.items()})
+    paths = {module_name(p): p for p in MODULES}
+    graph = TopologicalSorter({module: (imports(path) & set(paths)) - {module} for module, path in paths.items()})
     try:
         graph.prepare()
     except CycleError as error:

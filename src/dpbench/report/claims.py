@@ -201,7 +201,7 @@ def _check_model(where: str, model: str) -> None:
 
 def _anchor(where: str, entry: Any) -> Anchor:
     try:
-        anchor = parse_anchor(entry, CHECKED)
+        anchor = parse_anchor(entry)
     except UserError as err:
         raise _fail(where, str(err)) from err
     _check_model(where, anchor.model)

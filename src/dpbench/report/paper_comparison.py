@@ -85,12 +85,14 @@ def load_reported(path: str | Path | None = None) -> pd.DataFrame:
         except (json.JSONDecodeError, UserError) as err:
             raise ValueError(f"{where}: requires must be a JSON mapping of parameter: value ({err})") from None
         requires.append(setting)
-        try:
-            anchors.append(parse_anchor(json.loads(row["anchor"]), CHECKED) if row["anchor"] else None)
-            if row["anchor"]:
-                parse_model(anchors[-1].model)
-        except (json.JSONDecodeError, UserError) as err:
-            raise ValueError(f"{where}: anchor must be a JSON mapping of model, value, checked, tolerance ({err})") from None
+        anchor = None
+        if row["anchor"]:
+            try:
+                anchor = parse_anchor(json.loads(row["anchor"]))
+                parse_model(anchor.model)
+            except (json.JSONDecodeError, UserError) as err:
+                raise ValueError(f"{where}: anchor must be a JSON mapping of model, value, checked, tolerance ({err})") from None
+        anchors.append(anchor)
     frame = frame.astype({"value": float})
     frame["requires"] = requires
     frame["anchor"] = anchors
@@ -109,9 +111,17 @@ def _label(model: str) -> str:
     return model_label(model) if model else model
 
 
+def _metric_stats(frame: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """Mean and sd over seeds of the row's metric, per model and column of ``frame`` (the rows of the
+    row's task and dataset), after the task's selection (e.g. the deepest layer count); columns where
+    no seed gave a value are left out."""
+    spec = TASKS[row["task"]]
+    stats = seed_stats(FILTERS[spec.select](frame) if spec.select else frame, spec.column, [row["metric"]])
+    return stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
+
+
 def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> tuple[str, str]:
     """Our cell for a published row, and the model it comes from (its best model if none is named)."""
-    spec = TASKS[row["task"]]
     frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"])]
     if row["ours_model"]:
         frame = frame[frame["model"] == row["ours_model"]]
@@ -122,10 +132,7 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
         if comparable.empty:
             return _escaped(f"not comparable: {'; '.join(differences(frame, row['requires']))}", flavour), _label(row["ours_model"])
         frame = comparable
-    if spec.select:
-        frame = FILTERS[spec.select](frame)
-    stats = seed_stats(frame, spec.column, [row["metric"]])
-    stats = stats[(stats["metric"] == row["metric"]) & stats["mean"].notna()]
+    stats = _metric_stats(frame, row)
     if stats.empty:  # the runs are there, but no seed produced this metric
         return "failed", _label(row["ours_model"])
     best = stats.loc[stats["mean"].idxmax() if HIGHER_IS_BETTER.get(row["metric"], True) else stats["mean"].idxmin()]
@@ -140,13 +147,10 @@ def ours(summary: pd.DataFrame, row: pd.Series, flavour: Flavour = "latex") -> t
 def _other_inputs(summary: pd.DataFrame, row: pd.Series, column: str, flavour: Flavour) -> str:
     """The mark of our cell ``column`` when the row's anchor shows that it ran on other inputs than the
     paper's (empty when it did not)."""
-    anchor, spec = row["anchor"], TASKS[row["task"]]
+    anchor = row["anchor"]
     frame = summary[(summary["task"] == row["task"]) & (summary["dataset"] == row["dataset"]) & (summary["model"] == anchor.model)]
-    here = math.nan
-    if not frame.empty:
-        stats = seed_stats(FILTERS[spec.select](frame) if spec.select else frame, spec.column, [row["metric"]])
-        stats = stats[(stats["column"] == column) & (stats["metric"] == row["metric"])]
-        here = float(stats["mean"].iloc[0]) if len(stats) else math.nan
+    means = _metric_stats(frame, row).set_index("column")["mean"] if not frame.empty else pd.Series(dtype=float)
+    here = float(means.get(column, math.nan))
     why = anchor.difference(here, _label(anchor.model), row["metric"], metric_digits(row["metric"]))
     return _escaped(f"; {why}", flavour) if why else ""
 

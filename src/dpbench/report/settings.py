@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from dpbench.params import PARAM_PREFIX, UserError
+from dpbench.report.specs import CHECKED
 
 BOUNDS = ("at_least", "at_most", "one_of")
 ANCHOR_KEYS = ("model", "value", "checked", "tolerance")
@@ -50,13 +51,13 @@ class Anchor:
         return ""
 
 
-def parse_anchor(entry: Any, checked: tuple[str, ...] | list[str]) -> Anchor:
-    """An :class:`Anchor` from its mapping, refused (UserError naming the fault) when malformed;
-    ``checked``: the ways a number may have been read. The model's name is the caller's to check."""
+def parse_anchor(entry: Any) -> Anchor:
+    """An :class:`Anchor` from its mapping, refused (UserError naming the fault) when malformed. The
+    model's name is the caller's to check."""
     if not isinstance(entry, dict) or set(entry) != set(ANCHOR_KEYS):
         raise UserError(f"anchor must be a mapping with exactly the keys {sorted(ANCHOR_KEYS)}, got {entry!r}")
-    if entry["checked"] not in checked:
-        raise UserError(f"anchor: checked must be one of {list(checked)}, got {entry['checked']!r}")
+    if entry["checked"] not in CHECKED:
+        raise UserError(f"anchor: checked must be one of {list(CHECKED)}, got {entry['checked']!r}")
     for key in ("value", "tolerance"):
         if isinstance(entry[key], bool) or not isinstance(entry[key], (int, float)):
             raise UserError(f"anchor {key} must be a number, got {entry[key]!r}")
