@@ -362,6 +362,31 @@ def test_a_malformed_anchor_is_refused(tmp_path, anchor, message):
         load_claims(claims_file(tmp_path, {**SYNTH, "anchor": anchor, "test": published(-39.0, tolerance=3)}))
 
 
+def test_a_floor_judges_a_comparison_only_where_one_of_its_models_beats_it(tmp_path, summary):
+    """Issue 26: on features where both coders are below a model with nothing learned, their order says
+    nothing (not comparable); one of them above the floor is a finding (judged); no floor run: not comparable."""
+    def with_floor(value):
+        return pd.concat([summary, pd.DataFrame(rows(CLASS["task"], "digits", "kmeans", "accuracy", [value] * 3, layers=10))]) if value else summary
+
+    claim = {**CLASS, "floor": "kmeans", "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}}
+    judged = {floor: evaluate(with_floor(floor), load_claims(claims_file(tmp_path, claim))[1])[0]
+              for floor in (0.95, 0.88, 0.5, None)}  # sc2net 0.90, lista 0.85
+    assert judged[0.95].verdict == "not comparable"
+    assert judged[0.95].note == ("SC2Net 0.900 and LISTA 0.850 not above k-means 0.950: below a model with "
+                                 "nothing learned, their order says nothing")
+    assert judged[0.88].verdict == judged[0.5].verdict == "within noise"  # sc2net above it: judged
+    assert judged[None].verdict == "not comparable" and judged[None].note == "no k-means here"
+
+
+@pytest.mark.parametrize("floor", ["lista", 3, "no_such_model"])
+def test_a_malformed_floor_is_refused(tmp_path, floor):
+    claim = {**CLASS, "floor": floor, "test": {"kind": "comparison", "model": "sc2net", "than": "lista"}}
+    with pytest.raises(UserError, match="floor must name a third model|no_such_model"):
+        load_claims(claims_file(tmp_path, claim))
+    with pytest.raises(UserError, match="floor must name a third model"):
+        load_claims(claims_file(tmp_path, {**CLASS, "floor": "kmeans", "test": {**published(0.9, sense="better")}}))
+
+
 @pytest.mark.parametrize("setting", [{"m": {"above": 3}}, {"m": {"at_least": "x"}}, {"m": {"one_of": 3}}, ["m"]])
 def test_a_malformed_setting_is_refused(tmp_path, setting):
     with pytest.raises(UserError, match="setting"):

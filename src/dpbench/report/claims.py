@@ -16,6 +16,7 @@ and ``claims``, one entry per claim::
       setting: {m: 250, n: 500, patience: {at_least: 4000}}   # optional: see below
       setting_models: [kmeansnet_tell]   # optional: the models whose rows must meet it (default: both)
       anchor: {model: kmeans, value: 0.7832, checked: paper, tolerance: 0.03}   # optional: see below
+      floor: motion_energy               # optional (comparisons): see below
       headline: true                     # optional: one of the talk's headline claims (the README's table)
       test: {kind: published, model: lista, value: -39.15, checked: figure-digitized, tolerance: 3}
 
@@ -35,6 +36,13 @@ model's value on the same inputs (k-means on the codes of an autoencoder whose p
 does not state), our cell holds the paper's inputs only if that model's mean here is within
 ``tolerance`` of the paper's ``value`` (read as ``checked`` says). Otherwise, or when that model was
 not run in the cell, the cell is ``not comparable``, the note giving both numbers.
+
+``floor`` is for a comparison of two models on features that may not carry what the task needs: it
+names a model with nothing learned (the motion-energy detector of the anomaly task) that a model has
+to beat before its rank against another says anything. A cell is judged only where at least one of
+the two models beats the floor's mean in the metric's direction; where both are at or below it, or
+the floor was not run there, the cell is ``not comparable``, the note giving the three means. (One
+model above the floor and one below is a finding, so it is judged.)
 
 Three kinds of test, each computed from ``summary.csv`` alone (mean and sd over seeds):
 
@@ -87,7 +95,7 @@ VERDICTS = ("holds", "fails", "within noise", "not comparable", "not run")
 JUDGED = ("holds", "fails", "within noise")  # the verdicts of a cell run under the claim's setting
 ALPHA = 0.05  # two of our models differ beyond seed noise when the test's two-sided p-value is below it
 _CLAIM_KEYS = {"id", "paper", "claim", "source", "task", "dataset", "metric", "test"}
-_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "anchor", "headline"}
+_OPTIONAL_KEYS = {"layers", "where", "setting", "setting_models", "anchor", "floor", "headline"}
 _TEST_KEYS = {
     "published": ({"model", "value", "checked"}, {"tolerance", "sense"}),
     "comparison": ({"model", "than"}, {"margin"}),
@@ -124,6 +132,7 @@ class Claim:
     setting: dict[str, Any] = field(default_factory=dict)
     setting_models: tuple[str, ...] = ()  # the models whose rows must meet ``setting`` (empty: every model named)
     anchor: Anchor | None = None
+    floor: str | None = None  # a comparison is judged only where one of its models beats this model's mean
     headline: bool = False  # one of the talk's headline claims: the README's table shows its verdicts
 
     @property
@@ -260,6 +269,12 @@ def _claim(entry: Any, papers: dict[str, Paper], where: str) -> Claim:
     fields["headline"] = entry.get("headline", False)
     if "anchor" in entry:
         fields["anchor"] = _anchor(where, entry["anchor"])
+    if "floor" in entry:
+        floor = entry["floor"]
+        if test["kind"] != "comparison" or not isinstance(floor, str) or floor in named:
+            raise _fail(where, f"floor must name a third model of a comparison test, got {floor!r}")
+        _check_model(where, floor)
+        fields["floor"] = floor
     if test["kind"] == "published":
         if test["checked"] not in CHECKED:
             raise _fail(where, f"checked must be one of {list(CHECKED)}, got {test['checked']!r}")
@@ -372,6 +387,22 @@ def anchor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
     return anchor.difference(here, result_label(anchor.model), claim.metric, metric_digits(claim.metric))
 
 
+def floor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
+    """Why ``cell`` says nothing of the claim's two models by its ``floor`` (empty: one of them beats it)."""
+    if claim.floor is None:
+        return ""
+    floor = cell_stats(frame, claim, cell, claim.floor).mean
+    label = result_label(claim.floor)
+    if math.isnan(floor):
+        return f"no {label} here"
+    assert claim.than is not None
+    means = {m: cell_stats(frame, claim, cell, m).mean for m in (claim.model, claim.than)}
+    if any(_advantage(claim, mean, floor) > 0 for mean in means.values()):
+        return ""
+    below = " and ".join(f"{result_label(m)} {fmt(v, claim.metric)}" for m, v in means.items())
+    return f"{below} not above {label} {fmt(floor, claim.metric)}: below a model with nothing learned, their order says nothing"
+
+
 def _advantage(claim: Claim, ours: float, theirs: float) -> float:
     """How much better ``ours`` is than ``theirs`` in the metric's direction (positive: better)."""
     return ours - theirs if claim.higher_is_better else theirs - ours
@@ -402,8 +433,7 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
     differences = setting_differences(frame, claim, cell)
-    if other_inputs := anchor_difference(frame, claim, cell):
-        differences.append(other_inputs)
+    differences += [why for why in (anchor_difference(frame, claim, cell), floor_difference(frame, claim, cell)) if why]
     if differences:  # before the failures: a run under another setting says nothing, even when it diverged
         return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
