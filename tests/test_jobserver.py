@@ -46,8 +46,10 @@ def test_a_job_on_the_server_is_the_job_run_alone(server, tmp_path):
     handle, log = server
     old = os.umask(0o027)
     try:
-        served = dpbench(synthetic("served/r.json"), tmp_path, handle.path, OMP_NUM_THREADS="2")
-        alone = dpbench(synthetic("alone/r.json"), tmp_path, None, OMP_NUM_THREADS="2")
+        # Snakemake sets both to a job's threads; a caller's MKL_NUM_THREADS=1 would otherwise cap the job run alone
+        threads = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+        served = dpbench(synthetic("served/r.json"), tmp_path, handle.path, **threads)
+        alone = dpbench(synthetic("alone/r.json"), tmp_path, None, **threads)
     finally:
         os.umask(old)
     assert served.returncode == alone.returncode == 0, served.stderr + alone.stderr
