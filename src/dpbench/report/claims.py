@@ -387,16 +387,17 @@ def anchor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
     return anchor.difference(here, result_label(anchor.model), claim.metric, metric_digits(claim.metric))
 
 
-def floor_difference(frame: pd.DataFrame, claim: Claim, cell: str) -> str:
-    """Why ``cell`` says nothing of the claim's two models by its ``floor`` (empty: one of them beats it)."""
+def floor_difference(frame: pd.DataFrame, claim: Claim, cell: str, ours: Cell, other: Cell | None) -> str:
+    """Why ``cell`` says nothing of the claim's two models (``ours`` and ``other``, their stats there)
+    by its ``floor`` (empty: one of them beats it)."""
     if claim.floor is None:
         return ""
     floor = cell_stats(frame, claim, cell, claim.floor).mean
     label = result_label(claim.floor)
     if math.isnan(floor):
         return f"no {label} here"
-    assert claim.than is not None
-    means = {m: cell_stats(frame, claim, cell, m).mean for m in (claim.model, claim.than)}
+    assert claim.than is not None and other is not None
+    means = {claim.model: ours.mean, claim.than: other.mean}
     if any(_advantage(claim, mean, floor) > 0 for mean in means.values()):
         return ""
     below = " and ".join(f"{result_label(m)} {fmt(v, claim.metric)}" for m, v in means.items())
@@ -433,7 +434,7 @@ def check(claim: Claim, frame: pd.DataFrame, cell: str) -> Verdict:
         absent = claim.model if ours.missing else claim.than
         return Verdict(claim, cell, "not run", ours, other, math.nan, f"no {absent} {claim.metric} here")
     differences = setting_differences(frame, claim, cell)
-    differences += [why for why in (anchor_difference(frame, claim, cell), floor_difference(frame, claim, cell)) if why]
+    differences += [why for why in (anchor_difference(frame, claim, cell), floor_difference(frame, claim, cell, ours, other)) if why]
     if differences:  # before the failures: a run under another setting says nothing, even when it diverged
         return Verdict(claim, cell, "not comparable", ours, other, math.nan, "; ".join(differences))
     if ours.failed:
